@@ -1,0 +1,92 @@
+//! `public.tenantctl_tenant_migrations`: every tenant migration as first applied anywhere, so an
+//! edited file is caught before any tenant is touched.
+
+use std::collections::BTreeMap;
+
+use sqlx::{PgConnection, PgPool};
+use tenantctl_migrations::{Migration, MigrationSet, Version};
+
+use crate::{EngineError, error::Context, tracking::Ran};
+
+/// The versions recorded centrally, with their checksums (hex).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Central {
+    recorded: BTreeMap<Version, String>,
+}
+
+impl Central {
+    pub(crate) async fn load(pool: &PgPool) -> Result<Self, EngineError> {
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT version, checksum FROM public.tenantctl_tenant_migrations")
+                .fetch_all(pool)
+                .await
+                .context("reading public.tenantctl_tenant_migrations")?;
+        let recorded = rows.into_iter().filter_map(|(v, c)| Version::from_i64(v).map(|v| (v, c))).collect();
+        Ok(Self { recorded })
+    }
+
+    /// Refuses files that differ from what was applied, an applied version whose file is gone, and
+    /// a new file older than the newest applied version (unless out-of-order is allowed).
+    pub(crate) fn check(&self, set: &MigrationSet, allow_out_of_order: bool) -> Result<(), EngineError> {
+        for (version, checksum) in &self.recorded {
+            let Some(m) = set.get(*version) else {
+                return Err(tenantctl_migrations::PlanError::MissingFile { version: *version }.into());
+            };
+            if &m.checksum.to_hex() != checksum {
+                return Err(EngineError::CentralChecksum { version: *version, path: m.up.path.display().to_string() });
+            }
+        }
+        if let Some(&newest) = self.recorded.keys().next_back()
+            && !allow_out_of_order
+            && let Some(old) = set.iter().find(|m| m.version < newest && !self.recorded.contains_key(&m.version))
+        {
+            return Err(tenantctl_migrations::PlanError::OutOfOrder {
+                pending: old.version,
+                path: old.up.path.clone(),
+                applied: newest,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Inside a tenant's transaction: records the versions this tenant applied that were not yet
+    /// recorded when the run started (a concurrent tenant may race us: first commit wins, same bytes).
+    pub(crate) async fn record_new(&self, conn: &mut PgConnection, ran: &[Ran<'_>]) -> Result<(), sqlx::Error> {
+        let new: Vec<&Migration> =
+            ran.iter().map(|r| r.migration).filter(|m| !self.recorded.contains_key(&m.version)).collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let versions: Vec<i64> = new.iter().map(|m| m.version.as_i64()).collect();
+        let names: Vec<&str> = new.iter().map(|m| m.name.as_str()).collect();
+        let checksums: Vec<String> = new.iter().map(|m| m.checksum.to_hex()).collect();
+        sqlx::query(
+            "INSERT INTO public.tenantctl_tenant_migrations (version, name, checksum) \
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) ORDER BY 1 ON CONFLICT (version) DO NOTHING",
+        )
+        .bind(versions)
+        .bind(names)
+        .bind(checksums)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+}
+
+/// After a rollback: forget central records of versions no tenant can still have, so a reverted
+/// migration may be edited and applied again. Conservative: nothing is forgotten while any live
+/// tenant's mirror is unknown.
+pub(crate) async fn forget_unapplied(pool: &PgPool) -> Result<(), EngineError> {
+    sqlx::query(
+        "DELETE FROM public.tenantctl_tenant_migrations
+          WHERE version > (SELECT coalesce(max(schema_version), 0) FROM public.tenants)
+            AND NOT EXISTS (SELECT 1 FROM public.tenants
+                             WHERE schema_version IS NULL AND coalesce(migration_count, 1) <> 0
+                               AND status <> 'ARCHIVED')",
+    )
+    .execute(pool)
+    .await
+    .context("updating public.tenantctl_tenant_migrations")?;
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! Connections: the control database's pool, its settings, and errors that mean "unreachable".
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::EngineError;
+
+/// How to reach the control database.
+#[derive(Debug, Clone)]
+pub struct ConnectSettings {
+    /// Host, port, user, password, database and TLS, as built by the caller.
+    pub options: PgConnectOptions,
+    /// How long to wait for a connection before giving up.
+    pub connect_timeout: Duration,
+    /// The most connections the run may open.
+    pub max_connections: u32,
+}
+
+/// A pool of connections to the control database.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: PgPool,
+}
+
+impl Database {
+    /// Connects, proving the server is reachable with one connection before returning.
+    pub async fn connect(settings: &ConnectSettings) -> Result<Self, EngineError> {
+        let target = describe_target(&settings.options);
+        let unreachable = |reason: String| EngineError::Connect { target: target.clone(), reason };
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections.max(1))
+            .min_connections(0)
+            .acquire_timeout(settings.connect_timeout)
+            // The pool must never hand out a connection left inside a transaction by a cancelled task.
+            .test_before_acquire(false)
+            .connect_lazy_with(settings.options.clone());
+        match tokio::time::timeout(settings.connect_timeout, pool.acquire()).await {
+            Ok(Ok(_connection)) => Ok(Self { pool }),
+            Ok(Err(error)) => Err(unreachable(connect_reason(&error))),
+            Err(_) => Err(unreachable(format!("no answer within {:?} (connect_timeout)", settings.connect_timeout))),
+        }
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// `host:port/database`: what the user needs to recognise the target; never the password.
+pub fn describe_target(options: &PgConnectOptions) -> String {
+    format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or("postgres"))
+}
+
+fn connect_reason(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some("28P01") => "password authentication failed (check DB_PASSWORD or the URL)".to_owned(),
+            Some("3D000") => format!("{} (create it, or fix DB_NAME or the URL)", db.message()),
+            Some("28000") => format!("{} (check pg_hba.conf and the user name)", db.message()),
+            _ => db.message().to_owned(),
+        },
+        sqlx::Error::PoolTimedOut => "timed out (connect_timeout)".to_owned(),
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::Tls(tls) => format!("TLS: {tls}"),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,111 @@
+//! The engine's errors. Each says what went wrong and, where the user can act, how to fix it.
+
+use tenantctl_migrations::{PlanError, Version};
+
+use crate::OrgId;
+
+/// How a failure should be classified by the caller (the CLI maps these to exit codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Bad input: files, flags, org ids. Nothing was changed.
+    Input,
+    /// The database could not be reached.
+    Unreachable,
+    /// The operation ran and something failed.
+    Failed,
+}
+
+/// An error that stops a whole command (a single tenant's failure is data, not an `EngineError`).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The control database could not be reached.
+    #[error("cannot connect to PostgreSQL at {target}: {reason}")]
+    Connect {
+        /// `host:port/database`, never the password.
+        target: String,
+        /// Why, in one line.
+        reason: String,
+    },
+    /// A query failed.
+    #[error("{context}: {source}")]
+    Database {
+        /// What was being done.
+        context: String,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+    /// The bootstrap tables do not exist or are older than this tenantctl.
+    #[error("{0}: run `tenantctl migrate-master` first")]
+    NotBootstrapped(String),
+    /// The database was set up by a newer tenantctl.
+    #[error("the registry was created by a newer tenantctl (bootstrap version {found}, this one knows {known}): upgrade tenantctl")]
+    BootstrapTooNew {
+        /// Version in the database.
+        found: i32,
+        /// Newest version this build knows.
+        known: i32,
+    },
+    /// Applied migrations and files disagree (checksums, out-of-order, missing down files).
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// A tenant migration file differs from the checksum recorded when it was first applied anywhere.
+    #[error("checksum mismatch for tenant migration {version}: {path} was edited after it was applied to tenants (restore it and put the change in a new migration)")]
+    CentralChecksum {
+        /// The version.
+        version: Version,
+        /// Its file.
+        path: String,
+    },
+    /// `--tenant` named an org that is not in the registry, or not in a state the command accepts.
+    #[error("tenant `{org_id}` {problem}")]
+    Tenant {
+        /// The org id.
+        org_id: OrgId,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A master migration failed (it was rolled back; earlier ones in the batch stay applied).
+    #[error("master migration {file} failed: {source}")]
+    MasterMigration {
+        /// The file.
+        file: String,
+        /// The database error.
+        source: sqlx::Error,
+    },
+}
+
+impl EngineError {
+    /// How the caller should classify this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Connect { .. } => ErrorKind::Unreachable,
+            Self::Plan(_) | Self::CentralChecksum { .. } | Self::Tenant { .. } => ErrorKind::Input,
+            Self::Database { .. }
+            | Self::NotBootstrapped(_)
+            | Self::BootstrapTooNew { .. }
+            | Self::MasterMigration { .. } => ErrorKind::Failed,
+        }
+    }
+}
+
+/// Adds context to a driver error.
+pub(crate) trait Context<T> {
+    fn context(self, context: impl Into<String>) -> Result<T, EngineError>;
+}
+
+impl<T> Context<T> for Result<T, sqlx::Error> {
+    fn context(self, context: impl Into<String>) -> Result<T, EngineError> {
+        self.map_err(|source| EngineError::Database { context: context.into(), source })
+    }
+}
+
+/// The first line of a database error, with its SQLSTATE, for registries and summaries.
+pub(crate) fn describe(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| format!(" (SQLSTATE {c})")).unwrap_or_default();
+            format!("{}{code}", db.message())
+        }
+        other => other.to_string(),
+    }
+}

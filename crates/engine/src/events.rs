@@ -1,0 +1,121 @@
+//! What the engine tells its caller while it works. The engine never prints: it reports typed
+//! events to a [`Reporter`] the caller passes in, and returns the results as data.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use tenantctl_migrations::{PlanError, Version};
+use uuid::Uuid;
+
+use crate::{OrgId, SchemaName};
+
+/// What happened to one tenant in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Its work was done and committed.
+    Succeeded,
+    /// Its transaction was rolled back and it is marked FAILED.
+    Failed,
+    /// Nothing was done: nothing to do, another run holds it, or the run stopped before it.
+    Skipped,
+}
+
+/// The result of one tenant.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantResult {
+    /// The org.
+    pub org_id: OrgId,
+    /// Its schema.
+    pub schema: SchemaName,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Versions applied (migrate, provision) or reverted (rollback), in the order they ran.
+    pub versions: Vec<Version>,
+    /// The error (failed) or the reason (skipped).
+    pub error: Option<String>,
+    /// Why it was skipped, when it was.
+    pub reason: Option<String>,
+    /// Time spent on it, retries included.
+    #[serde(skip)]
+    pub elapsed: Duration,
+    /// When it failed because its history and the files disagree: the planner's error.
+    #[serde(skip)]
+    pub plan_error: Option<PlanError>,
+}
+
+/// Counts of a finished run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Tenants whose work committed.
+    pub succeeded: usize,
+    /// Tenants rolled back and marked FAILED.
+    pub failed: usize,
+    /// Tenants left alone.
+    pub skipped: usize,
+    /// Tenants the registry already showed as up to date (never connected to).
+    pub up_to_date: usize,
+}
+
+impl Summary {
+    /// Counts the results.
+    pub fn of(results: &[TenantResult], up_to_date: usize) -> Self {
+        let count = |o| results.iter().filter(|r| r.outcome == o).count();
+        Self {
+            succeeded: count(Outcome::Succeeded),
+            failed: count(Outcome::Failed),
+            skipped: count(Outcome::Skipped),
+            up_to_date,
+        }
+    }
+}
+
+/// An event during a run.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A fan-out is about to start on `total` tenants.
+    RunStarted {
+        /// The run's id (also in `public.tenantctl_runs`).
+        run_id: Uuid,
+        /// How many tenants it will visit.
+        total: usize,
+    },
+    /// One tenant finished.
+    TenantFinished(TenantResult),
+    /// A tenant hit a lock timeout or deadlock and will be retried.
+    Retrying {
+        /// The org.
+        org_id: OrgId,
+        /// Which attempt failed (1-based).
+        attempt: u32,
+        /// How long until the next one.
+        delay: Duration,
+        /// The error.
+        error: String,
+    },
+    /// A master migration was applied or reverted.
+    MasterMigration {
+        /// Its version.
+        version: Version,
+        /// Its file.
+        file: String,
+        /// How long it took.
+        elapsed: Duration,
+    },
+    /// The run is waiting for another tenantctl run's global lock.
+    WaitingForLock,
+}
+
+/// Receives events. Implementations must be cheap: they are called from the run's hot path.
+pub trait Reporter: Send + Sync {
+    /// One event.
+    fn report(&self, event: &Event);
+}
+
+/// A reporter that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn report(&self, _event: &Event) {}
+}

@@ -1,0 +1,38 @@
+//! The PostgreSQL side of tenantctl: bootstrap tables, the tenant registry, tracking tables, locks,
+//! the runner for one schema, provisioning, the fan-out, and the events they report.
+//! No printing and no argument parsing here: the CLI renders what the engine reports and returns.
+#![warn(missing_docs)]
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
+
+mod bootstrap;
+mod central;
+mod db;
+mod error;
+mod events;
+mod extensions;
+mod fanout;
+mod identity;
+mod locks;
+mod master;
+mod provision;
+mod registry;
+mod runner;
+mod runs;
+mod settings;
+mod status;
+mod tenants;
+mod tracking;
+
+pub use db::{ConnectSettings, Database, describe_target};
+pub use error::{EngineError, ErrorKind};
+pub use events::{Event, Outcome, Reporter, Silent, Summary, TenantResult};
+pub use fanout::FanoutControl;
+pub use identity::{NamingError, OrgId, OrgIdError, SchemaName, SchemaNaming};
+pub use master::{MasterReport, MasterRequest, MasterRollback, MasterStep, migrate_master, rollback_master};
+pub use provision::{ProvisionRequest, provision};
+pub use registry::{Selection, Tenant, TenantStatus};
+pub use runs::RunContext;
+pub use settings::RunSettings;
+pub use status::{FailedTenant, MasterStatus, RecentRun, StatusReport, TenantCounts, TenantDetail, status, tenant_status};
+pub use tenants::{FanoutReport, FanoutRequest, migrate_tenants, rollback_tenants};
+pub use tracking::AppliedRow;

@@ -1,0 +1,139 @@
+//! `provision-tenant`: register (PROVISIONING), then in one transaction create the schema, apply
+//! every tenant migration and mark it ACTIVE. A failure rolls that transaction back and marks the
+//! tenant FAILED; a rerun resumes FAILED and PROVISIONING tenants.
+
+use sqlx::PgPool;
+use tenantctl_migrations::MigrationSet;
+
+use crate::error::describe;
+use crate::fanout::{FanoutControl, Target, fan_out};
+use crate::registry::{Tenant, TenantStatus, tenant_from_row};
+use crate::runner::{self, Direction, Job};
+use crate::tenants::{FanoutReport, run_recorded};
+use crate::{
+    Database, EngineError, OrgId, Outcome, Reporter, RunContext, RunSettings, SchemaName, SchemaNaming, TenantResult,
+    bootstrap, central::Central, error::Context, extensions,
+};
+
+/// Everything provisioning needs besides the database.
+#[derive(Debug)]
+pub struct ProvisionRequest<'a> {
+    /// The tenant migration set.
+    pub set: &'a MigrationSet,
+    /// The orgs, already validated.
+    pub orgs: &'a [OrgId],
+    /// How schema names are derived.
+    pub naming: &'a SchemaNaming,
+    /// Extensions to ensure in `public`.
+    pub extensions: &'a [String],
+    /// Concurrency, timeouts, retries.
+    pub settings: &'a RunSettings,
+    /// Failure budget and cancellation.
+    pub control: &'a FanoutControl,
+    /// Audit context.
+    pub run: &'a RunContext,
+}
+
+struct NewTenant {
+    org_id: OrgId,
+    schema: SchemaName,
+}
+
+impl Target for NewTenant {
+    fn org_id(&self) -> &OrgId {
+        &self.org_id
+    }
+
+    fn schema(&self) -> &SchemaName {
+        &self.schema
+    }
+}
+
+/// Provisions the orgs concurrently. Re-provisioning an ACTIVE org is skipped.
+pub async fn provision(db: &Database, request: ProvisionRequest<'_>, reporter: &dyn Reporter) -> Result<FanoutReport, EngineError> {
+    let mut conn = db.pool().acquire().await.context("connecting")?;
+    bootstrap::require(&mut conn).await?;
+    extensions::ensure(&mut conn, request.extensions, reporter).await?;
+    drop(conn);
+    let central = Central::load(db.pool()).await?;
+    central.check(request.set, true)?;
+    let mut targets: Vec<NewTenant> = Vec::with_capacity(request.orgs.len());
+    for org in request.orgs {
+        if !targets.iter().any(|t| &t.org_id == org) {
+            targets.push(NewTenant { org_id: org.clone(), schema: request.naming.schema_for(org) });
+        }
+    }
+    let direction = Direction::Up { create_schema: true, allow_out_of_order: true, central: &central };
+    let job = Job { pool: db.pool(), set: request.set, settings: request.settings, direction, reporter, plan_only: false };
+    let control = request.control;
+    run_recorded(db, request.run, false, targets.len(), 0, control, reporter, || {
+        fan_out(&targets, request.settings.concurrency, control, reporter, move |t| provision_one(job, t))
+    })
+    .await
+}
+
+async fn provision_one(job: Job<'_>, new: &NewTenant) -> TenantResult {
+    let finished = |outcome, error: Option<String>, reason: Option<&str>| TenantResult {
+        org_id: new.org_id.clone(),
+        schema: new.schema.clone(),
+        outcome,
+        versions: Vec::new(),
+        error,
+        reason: reason.map(str::to_owned),
+        elapsed: std::time::Duration::ZERO,
+        plan_error: None,
+    };
+    match register(job.pool, new).await {
+        Err(e) => finished(Outcome::Failed, Some(format!("registering the tenant: {}", describe(&e))), None),
+        Ok(Registered::Collision { owner }) => finished(
+            Outcome::Failed,
+            Some(format!(
+                "schema {} derived from org `{}` already belongs to org `{owner}` (hash collision): \
+                 the new org was not registered; raise schema_hash_len",
+                new.schema, new.org_id
+            )),
+            None,
+        ),
+        Ok(Registered::Existing(t)) if t.status == TenantStatus::Active => {
+            finished(Outcome::Skipped, None, Some("already provisioned and ACTIVE"))
+        }
+        Ok(Registered::Existing(t)) if t.status == TenantStatus::Archived => {
+            finished(Outcome::Skipped, None, Some("ARCHIVED: not provisioned again"))
+        }
+        Ok(Registered::Existing(tenant) | Registered::New(tenant)) => runner::run(job, &tenant).await,
+    }
+}
+
+enum Registered {
+    New(Tenant),
+    Existing(Tenant),
+    Collision { owner: String },
+}
+
+/// Inserts the registry row (PROVISIONING), or finds the org's row, or the other org owning its schema.
+async fn register(pool: &PgPool, new: &NewTenant) -> Result<Registered, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO public.tenants (org_id, schema_name) VALUES ($1, $2) ON CONFLICT DO NOTHING \
+         RETURNING id, org_id, schema_name, status",
+    )
+    .bind(new.org_id.as_str())
+    .bind(new.schema.as_str())
+    .fetch_optional(pool)
+    .await?;
+    if let Some(row) = inserted {
+        return tenant_from_row(&row).map(Registered::New);
+    }
+    let rows = sqlx::query("SELECT id, org_id, schema_name, status FROM public.tenants WHERE org_id = $1 OR schema_name = $2")
+        .bind(new.org_id.as_str())
+        .bind(new.schema.as_str())
+        .fetch_all(pool)
+        .await?;
+    let tenants = rows.iter().map(tenant_from_row).collect::<Result<Vec<_>, _>>()?;
+    if let Some(own) = tenants.iter().find(|t| t.org_id == new.org_id) {
+        return Ok(Registered::Existing(own.clone()));
+    }
+    match tenants.into_iter().next() {
+        Some(other) => Ok(Registered::Collision { owner: other.org_id.to_string() }),
+        None => Err(sqlx::Error::RowNotFound),
+    }
+}

@@ -1,0 +1,193 @@
+//! The tenant registry, `public.tenants`: who the tenants are, their state, and the mirror of their
+//! newest applied migration that lets a no-op fan-out finish in a constant number of queries.
+
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool, Row, postgres::PgRow};
+use tenantctl_migrations::MigrationSet;
+
+use crate::{EngineError, OrgId, SchemaName, error::Context};
+
+/// A tenant's lifecycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TenantStatus {
+    /// Registered; its schema is being created (or a provision was interrupted).
+    Provisioning,
+    /// In service: every fan-out reaches it.
+    Active,
+    /// Its last migration or provisioning failed; `last_error` says why.
+    Failed,
+    /// Off-boarded: excluded from every fan-out.
+    Archived,
+}
+
+impl TenantStatus {
+    /// Every status, in display order.
+    pub const ALL: [Self; 4] = [Self::Provisioning, Self::Active, Self::Failed, Self::Archived];
+
+    /// The text stored in the registry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Provisioning => "PROVISIONING",
+            Self::Active => "ACTIVE",
+            Self::Failed => "FAILED",
+            Self::Archived => "ARCHIVED",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// A registry row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tenant {
+    /// Registry id.
+    pub id: i64,
+    /// The org.
+    pub org_id: OrgId,
+    /// Its schema.
+    pub schema: SchemaName,
+    /// Its state.
+    pub status: TenantStatus,
+}
+
+/// Which tenants a fan-out visits.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    /// Every ACTIVE tenant, and FAILED ones too when `include_failed`.
+    All {
+        /// Also visit FAILED tenants.
+        include_failed: bool,
+    },
+    /// Exactly these (each must be ACTIVE or FAILED).
+    Named(Vec<OrgId>),
+}
+
+impl crate::fanout::Target for Tenant {
+    fn org_id(&self) -> &OrgId {
+        &self.org_id
+    }
+
+    fn schema(&self) -> &SchemaName {
+        &self.schema
+    }
+}
+
+const COLUMNS: &str = "id, org_id, schema_name, status";
+
+pub(crate) fn tenant_from_row(row: &PgRow) -> Result<Tenant, sqlx::Error> {
+    let schema: String = row.try_get("schema_name")?;
+    let status: String = row.try_get("status")?;
+    Ok(Tenant {
+        id: row.try_get("id")?,
+        org_id: OrgId::from_registry(row.try_get("org_id")?),
+        schema: SchemaName::new(&schema)
+            .ok_or_else(|| sqlx::Error::Decode(format!("registry holds an invalid schema name `{schema}`").into()))?,
+        status: TenantStatus::parse(&status)
+            .ok_or_else(|| sqlx::Error::Decode(format!("registry holds an unknown status `{status}`").into()))?,
+    })
+}
+
+/// The registry's mirror values for a tenant that has every migration of `set`.
+pub(crate) fn up_to_date_mirror(set: &MigrationSet) -> (Option<i64>, i32) {
+    (set.latest().map(|m| m.version.as_i64()), i32::try_from(set.len()).unwrap_or(i32::MAX))
+}
+
+/// The tenants a fan-out must visit, in registry order, and how many the mirror shows as already
+/// up to date (`skip_up_to_date`; those are never connected to).
+pub(crate) async fn targets(
+    pool: &PgPool,
+    selection: &Selection,
+    skip_up_to_date: Option<&MigrationSet>,
+) -> Result<(Vec<Tenant>, usize), EngineError> {
+    match selection {
+        Selection::Named(orgs) => named(pool, orgs).await.map(|t| (t, 0)),
+        Selection::All { include_failed } => {
+            let mut statuses = vec![TenantStatus::Active.as_str()];
+            if *include_failed {
+                statuses.push(TenantStatus::Failed.as_str());
+            }
+            let (latest, count) = skip_up_to_date.map(up_to_date_mirror).unzip();
+            let filter = "status = ANY($1) AND ($2 = false OR schema_version IS DISTINCT FROM $3 \
+                          OR migration_count IS DISTINCT FROM $4)";
+            let sql = format!("SELECT {COLUMNS} FROM public.tenants WHERE {filter} ORDER BY created_at, id");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(&statuses)
+                .bind(skip_up_to_date.is_some())
+                .bind(latest.flatten())
+                .bind(count)
+                .fetch_all(pool)
+                .await
+                .context("reading the tenant registry")?;
+            let tenants = rows.iter().map(tenant_from_row).collect::<Result<Vec<_>, _>>().context("reading the tenant registry")?;
+            let up_to_date = match skip_up_to_date {
+                None => 0,
+                Some(_) => {
+                    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM public.tenants WHERE status = ANY($1)")
+                        .bind(&statuses)
+                        .fetch_one(pool)
+                        .await
+                        .context("counting tenants")?;
+                    usize::try_from(total).unwrap_or(0).saturating_sub(tenants.len())
+                }
+            };
+            Ok((tenants, up_to_date))
+        }
+    }
+}
+
+async fn named(pool: &PgPool, orgs: &[OrgId]) -> Result<Vec<Tenant>, EngineError> {
+    let ids: Vec<&str> = orgs.iter().map(OrgId::as_str).collect();
+    let sql = format!("SELECT {COLUMNS} FROM public.tenants WHERE org_id = ANY($1) ORDER BY created_at, id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&ids).fetch_all(pool).await.context("reading the tenant registry")?;
+    let tenants = rows.iter().map(tenant_from_row).collect::<Result<Vec<_>, _>>().context("reading the tenant registry")?;
+    for org in orgs {
+        match tenants.iter().find(|t| &t.org_id == org) {
+            None => {
+                return Err(EngineError::Tenant {
+                    org_id: org.clone(),
+                    problem: "is not in the registry (check the org id, or provision it first)".into(),
+                });
+            }
+            Some(t) if !matches!(t.status, TenantStatus::Active | TenantStatus::Failed) => {
+                return Err(EngineError::Tenant {
+                    org_id: org.clone(),
+                    problem: format!("is {}; only ACTIVE or FAILED tenants can be selected", t.status.as_str()),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(tenants)
+}
+
+/// Marks a tenant FAILED with its error (after its transaction was rolled back).
+pub(crate) async fn mark_failed(pool: &PgPool, tenant_id: i64, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE public.tenants SET status = 'FAILED', last_error = $2, updated_at = clock_timestamp() WHERE id = $1")
+        .bind(tenant_id)
+        .bind(error)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Inside a tenant's transaction: the tenant is ACTIVE with these mirror values.
+pub(crate) async fn mark_current(
+    conn: &mut PgConnection,
+    tenant_id: i64,
+    schema_version: Option<i64>,
+    migration_count: i32,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE public.tenants SET status = 'ACTIVE', last_error = NULL, schema_version = $2, \
+         migration_count = $3, updated_at = clock_timestamp() WHERE id = $1",
+    )
+    .bind(tenant_id)
+    .bind(schema_version)
+    .bind(migration_count)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

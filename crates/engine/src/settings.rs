@@ -1,0 +1,38 @@
+//! Plain settings the engine takes; the CLI resolves them from flags, environment, file and defaults.
+
+use std::time::Duration;
+
+/// How tenant work is run.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// Tenants in flight at once.
+    pub concurrency: usize,
+    /// `lock_timeout` of every tenant transaction.
+    pub lock_timeout: Duration,
+    /// How many times a lock timeout or deadlock is retried before the tenant fails.
+    pub lock_retries: u32,
+    /// Wait before the first retry; doubled for each further one.
+    pub retry_backoff: Duration,
+    /// `statement_timeout` of every tenant transaction, if any.
+    pub statement_timeout: Option<Duration>,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            lock_timeout: Duration::from_secs(5),
+            lock_retries: 3,
+            retry_backoff: Duration::from_millis(250),
+            statement_timeout: None,
+        }
+    }
+}
+
+/// A duration as a PostgreSQL setting (`'1500ms'`); `None` is `'0'` (no limit).
+pub(crate) fn pg_duration(d: Option<Duration>) -> String {
+    match d {
+        Some(d) => format!("{}ms", d.as_millis().max(1)),
+        None => "0".to_owned(),
+    }
+}

@@ -1,0 +1,197 @@
+//! `status`: read-only views of the master schema, the registry and one tenant. Never creates or
+//! changes anything, not even on a fresh database.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgConnection;
+use tenantctl_migrations::{MigrationSet, Version};
+
+use crate::registry::{Tenant, TenantStatus, tenant_from_row, up_to_date_mirror};
+use crate::tracking::{AppliedRow, TrackingTable};
+use crate::{Database, EngineError, OrgId, bootstrap, error::Context};
+
+/// The master schema's state.
+#[derive(Debug, Clone, Serialize)]
+pub struct MasterStatus {
+    /// Newest applied master migration; `None` when nothing is applied.
+    pub version: Option<Version>,
+    /// Master files not applied yet.
+    pub pending: Vec<String>,
+}
+
+/// Tenant counts.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantCounts {
+    /// Every registered tenant.
+    pub total: i64,
+    /// Per status, zeros included.
+    pub by_status: BTreeMap<&'static str, i64>,
+    /// ACTIVE and FAILED tenants without every tenant migration.
+    pub behind: i64,
+}
+
+/// A FAILED tenant and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedTenant {
+    /// The org.
+    pub org_id: String,
+    /// Its schema.
+    pub schema: String,
+    /// The full error.
+    pub error: Option<String>,
+}
+
+/// A recent run from `public.tenantctl_runs`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecentRun {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// The command.
+    pub command: String,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it finished (none: running, or killed).
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Its outcome.
+    pub outcome: Option<String>,
+    /// Tenants succeeded.
+    pub succeeded: Option<i32>,
+    /// Tenants failed.
+    pub failed: Option<i32>,
+    /// Tenants skipped.
+    pub skipped: Option<i32>,
+}
+
+/// The whole picture.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// False when tenantctl never ran `migrate-master` on this database.
+    pub initialized: bool,
+    /// The master schema.
+    pub master: MasterStatus,
+    /// The registry.
+    pub tenants: TenantCounts,
+    /// Every FAILED tenant.
+    pub failed: Vec<FailedTenant>,
+    /// The last runs, newest first.
+    pub recent_runs: Vec<RecentRun>,
+}
+
+impl StatusReport {
+    /// `status --check`: false when any tenant is FAILED or behind.
+    pub fn healthy(&self) -> bool {
+        self.failed.is_empty() && self.tenants.behind == 0
+    }
+}
+
+/// Reads the status.
+pub async fn status(db: &Database, master_set: &MigrationSet, tenant_set: &MigrationSet) -> Result<StatusReport, EngineError> {
+    let mut conn = db.pool().acquire().await.context("connecting")?;
+    let initialized = bootstrap::current(&mut conn).await? > 0;
+    let applied = match initialized {
+        true => TrackingTable::master().read_if_exists(&mut conn).await.context("reading master migrations")?,
+        false => Vec::new(),
+    };
+    let master = MasterStatus {
+        version: applied.iter().map(|r| r.version).max(),
+        pending: pending(master_set, &applied),
+    };
+    let mut by_status: BTreeMap<&'static str, i64> = TenantStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    if !initialized {
+        let tenants = TenantCounts { total: 0, by_status, behind: 0 };
+        return Ok(StatusReport { initialized, master, tenants, failed: Vec::new(), recent_runs: Vec::new() });
+    }
+    let counts: Vec<(String, i64)> = sqlx::query_as("SELECT status, count(*) FROM public.tenants GROUP BY status")
+        .fetch_all(&mut *conn)
+        .await
+        .context("counting tenants")?;
+    for (status, n) in counts {
+        if let Some(slot) = TenantStatus::ALL.iter().find(|s| s.as_str() == status).and_then(|s| by_status.get_mut(s.as_str())) {
+            *slot = n;
+        }
+    }
+    let (latest, count) = up_to_date_mirror(tenant_set);
+    let behind: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM public.tenants WHERE status IN ('ACTIVE', 'FAILED') \
+         AND (schema_version IS DISTINCT FROM $1 OR migration_count IS DISTINCT FROM $2)",
+    )
+    .bind(latest)
+    .bind(count)
+    .fetch_one(&mut *conn)
+    .await
+    .context("counting tenants behind")?;
+    let failed: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT org_id, schema_name, last_error FROM public.tenants WHERE status = 'FAILED' ORDER BY created_at, id",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .context("reading failed tenants")?;
+    let recent_runs = recent_runs(&mut conn).await?;
+    Ok(StatusReport {
+        initialized,
+        master,
+        tenants: TenantCounts { total: by_status.values().sum(), by_status, behind },
+        failed: failed.into_iter().map(|(org_id, schema, error)| FailedTenant { org_id, schema, error }).collect(),
+        recent_runs,
+    })
+}
+
+async fn recent_runs(conn: &mut PgConnection) -> Result<Vec<RecentRun>, EngineError> {
+    let rows: Vec<(uuid::Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>, Option<String>, Option<i32>, Option<i32>, Option<i32>)> =
+        sqlx::query_as(
+            "SELECT id, command, started_at, finished_at, outcome, succeeded, failed, skipped \
+             FROM public.tenantctl_runs ORDER BY started_at DESC LIMIT 5",
+        )
+        .fetch_all(conn)
+        .await
+        .context("reading recent runs")?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, command, started_at, finished_at, outcome, succeeded, failed, skipped)| RecentRun {
+            id,
+            command,
+            started_at,
+            finished_at,
+            outcome,
+            succeeded,
+            failed,
+            skipped,
+        })
+        .collect())
+}
+
+/// One tenant in detail.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantDetail {
+    /// The registry row.
+    pub tenant: Tenant,
+    /// Its last error, if any.
+    pub last_error: Option<String>,
+    /// Its tracking table.
+    pub applied: Vec<AppliedRow>,
+    /// Files it has not applied.
+    pub pending: Vec<String>,
+}
+
+/// `status --tenant ORG_ID`.
+pub async fn tenant_status(db: &Database, tenant_set: &MigrationSet, org: &OrgId) -> Result<TenantDetail, EngineError> {
+    let mut conn = db.pool().acquire().await.context("connecting")?;
+    bootstrap::require(&mut conn).await?;
+    let row = sqlx::query("SELECT id, org_id, schema_name, status, last_error FROM public.tenants WHERE org_id = $1")
+        .bind(org.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .context("reading the registry")?
+        .ok_or_else(|| EngineError::Tenant { org_id: org.clone(), problem: "is not in the registry".into() })?;
+    let tenant = tenant_from_row(&row).context("reading the registry")?;
+    let last_error: Option<String> = sqlx::Row::try_get(&row, "last_error").context("reading the registry")?;
+    let applied = TrackingTable::tenant(&tenant.schema).read_if_exists(&mut conn).await.context("reading the tracking table")?;
+    let pending = pending(tenant_set, &applied);
+    Ok(TenantDetail { tenant, last_error, applied, pending })
+}
+
+fn pending(set: &MigrationSet, applied: &[AppliedRow]) -> Vec<String> {
+    set.iter().filter(|m| !applied.iter().any(|a| a.version == m.version)).map(|m| m.up.file_name()).collect()
+}

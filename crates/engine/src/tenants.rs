@@ -1,0 +1,147 @@
+//! `migrate-tenants` and `rollback-tenants`: the fan-out of the runner over the registry.
+
+use serde::Serialize;
+use tenantctl_migrations::{MigrationSet, PlanError, RollbackTarget};
+use uuid::Uuid;
+
+use crate::central::{self, Central};
+use crate::fanout::{FanoutControl, fan_out};
+use crate::registry::{self, Selection};
+use crate::runner::{self, Direction, Job};
+use crate::{Database, EngineError, Event, Outcome, Reporter, RunContext, RunSettings, Summary, TenantResult, bootstrap, error::Context, runs};
+
+/// What a fan-out did (or, in a dry run, would do).
+#[derive(Debug, Clone, Serialize)]
+pub struct FanoutReport {
+    /// The run's id; none for a dry run.
+    pub run_id: Option<Uuid>,
+    /// Whether nothing was changed.
+    pub dry_run: bool,
+    /// The counts.
+    pub summary: Summary,
+    /// One result per tenant visited, in registry order.
+    pub tenants: Vec<TenantResult>,
+}
+
+impl FanoutReport {
+    /// True when any tenant failed.
+    pub fn has_failures(&self) -> bool {
+        self.summary.failed > 0
+    }
+}
+
+/// Everything a tenant fan-out needs besides the database.
+#[derive(Debug)]
+pub struct FanoutRequest<'a> {
+    /// The tenant migration set.
+    pub set: &'a MigrationSet,
+    /// Which tenants.
+    pub selection: Selection,
+    /// Concurrency, timeouts, retries.
+    pub settings: &'a RunSettings,
+    /// Failure budget and cancellation.
+    pub control: &'a FanoutControl,
+    /// Change nothing; plan per tenant.
+    pub dry_run: bool,
+    /// Audit context.
+    pub run: &'a RunContext,
+}
+
+/// Applies pending tenant migrations to the selected tenants.
+pub async fn migrate_tenants(
+    db: &Database,
+    request: FanoutRequest<'_>,
+    allow_out_of_order: bool,
+    reporter: &dyn Reporter,
+) -> Result<FanoutReport, EngineError> {
+    let central = prepare(db, request.set, allow_out_of_order).await?;
+    let skip_current = matches!(request.selection, Selection::All { .. }).then_some(request.set);
+    let (tenants, up_to_date) = registry::targets(db.pool(), &request.selection, skip_current).await?;
+    let direction = Direction::Up { create_schema: false, allow_out_of_order, central: &central };
+    execute(db, &request, direction, &tenants, up_to_date, reporter).await
+}
+
+/// Reverts tenant migrations on the selected tenants. Every tenant's plan is checked first: a
+/// migration without a down file anywhere in the range refuses the whole rollback before any change.
+pub async fn rollback_tenants(
+    db: &Database,
+    request: FanoutRequest<'_>,
+    target: RollbackTarget,
+    reporter: &dyn Reporter,
+) -> Result<FanoutReport, EngineError> {
+    prepare(db, request.set, true).await?;
+    let (tenants, _) = registry::targets(db.pool(), &request.selection, None).await?;
+    let direction = Direction::Down { target };
+    let job = job(db, &request, direction, reporter, true);
+    let plans = fan_out(&tenants, request.settings.concurrency, request.control, &crate::Silent, |t| runner::run(job, t)).await;
+    if let Some(missing) = plans.iter().find_map(|r| r.plan_error.clone().filter(|e| matches!(e, PlanError::MissingDown { .. }))) {
+        return Err(missing.into());
+    }
+    let report = execute(db, &request, direction, &tenants, 0, reporter).await?;
+    if !request.dry_run {
+        central::forget_unapplied(db.pool()).await?;
+    }
+    Ok(report)
+}
+
+/// Checks the registry exists and the files agree with what was applied anywhere.
+async fn prepare(db: &Database, set: &MigrationSet, allow_out_of_order: bool) -> Result<Central, EngineError> {
+    let mut conn = db.pool().acquire().await.context("connecting")?;
+    bootstrap::require(&mut conn).await?;
+    drop(conn);
+    let central = Central::load(db.pool()).await?;
+    central.check(set, allow_out_of_order)?;
+    Ok(central)
+}
+
+fn job<'a>(db: &'a Database, request: &'a FanoutRequest<'a>, direction: Direction<'a>, reporter: &'a dyn Reporter, plan_only: bool) -> Job<'a> {
+    Job { pool: db.pool(), set: request.set, settings: request.settings, direction, reporter, plan_only }
+}
+
+async fn execute(
+    db: &Database,
+    request: &FanoutRequest<'_>,
+    direction: Direction<'_>,
+    tenants: &[registry::Tenant],
+    up_to_date: usize,
+    reporter: &dyn Reporter,
+) -> Result<FanoutReport, EngineError> {
+    let job = job(db, request, direction, reporter, request.dry_run);
+    run_recorded(db, request.run, request.dry_run, tenants.len(), up_to_date, request.control, reporter, || {
+        fan_out(tenants, request.settings.concurrency, request.control, reporter, move |t| runner::run(job, t))
+    })
+    .await
+}
+
+/// Records the run (unless dry), reports its start, runs it, and records its end.
+#[expect(clippy::too_many_arguments, reason = "one call site per command; a struct would only rename them")]
+pub(crate) async fn run_recorded<F, Fut>(
+    db: &Database,
+    run: &RunContext,
+    dry_run: bool,
+    total: usize,
+    up_to_date: usize,
+    control: &FanoutControl,
+    reporter: &dyn Reporter,
+    body: F,
+) -> Result<FanoutReport, EngineError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Vec<TenantResult>>,
+{
+    if !dry_run {
+        runs::start(db.pool(), run).await?;
+    }
+    reporter.report(&Event::RunStarted { run_id: run.run_id, total });
+    let results = body().await;
+    let summary = Summary::of(&results, up_to_date);
+    if !dry_run {
+        let outcome = match () {
+            () if control.cancel.is_cancelled() => "interrupted",
+            () if results.iter().any(|r| r.outcome == Outcome::Failed) => "failed",
+            () => "succeeded",
+        };
+        runs::finish(db.pool(), run.run_id, &summary, outcome).await?;
+    }
+    Ok(FanoutReport { run_id: (!dry_run).then_some(run.run_id), dry_run, summary, tenants: results })
+}
