@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
 use crate::EngineError;
 
@@ -27,7 +28,10 @@ impl Database {
     /// Connects, proving the server is reachable with one connection before returning.
     pub async fn connect(settings: &ConnectSettings) -> Result<Self, EngineError> {
         let target = describe_target(&settings.options);
-        let unreachable = |reason: String| EngineError::Connect { target: target.clone(), reason };
+        let unreachable = |reason: String| EngineError::Connect {
+            target: target.clone(),
+            reason,
+        };
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections.max(1))
             .min_connections(0)
@@ -35,10 +39,19 @@ impl Database {
             // The pool must never hand out a connection left inside a transaction by a cancelled task.
             .test_before_acquire(false)
             .connect_lazy_with(settings.options.clone());
-        match tokio::time::timeout(settings.connect_timeout, pool.acquire()).await {
-            Ok(Ok(_connection)) => Ok(Self { pool }),
+        // One direct connection first: the pool would retry a refused connection until its timeout
+        // and then report only "timed out", hiding the reason.
+        let probe = PgConnection::connect_with(&settings.options);
+        match tokio::time::timeout(settings.connect_timeout, probe).await {
+            Ok(Ok(connection)) => {
+                let _ = connection.close().await;
+                Ok(Self { pool })
+            }
             Ok(Err(error)) => Err(unreachable(connect_reason(&error))),
-            Err(_) => Err(unreachable(format!("no answer within {:?} (connect_timeout)", settings.connect_timeout))),
+            Err(_) => Err(unreachable(format!(
+                "no answer within {:?} (connect_timeout)",
+                settings.connect_timeout
+            ))),
         }
     }
 
@@ -55,13 +68,20 @@ impl Database {
 
 /// `host:port/database`: what the user needs to recognise the target; never the password.
 pub fn describe_target(options: &PgConnectOptions) -> String {
-    format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or("postgres"))
+    format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("postgres")
+    )
 }
 
 fn connect_reason(error: &sqlx::Error) -> String {
     match error {
         sqlx::Error::Database(db) => match db.code().as_deref() {
-            Some("28P01") => "password authentication failed (check DB_PASSWORD or the URL)".to_owned(),
+            Some("28P01") => {
+                "password authentication failed (check DB_PASSWORD or the URL)".to_owned()
+            }
             Some("3D000") => format!("{} (create it, or fix DB_NAME or the URL)", db.message()),
             Some("28000") => format!("{} (check pg_hba.conf and the user name)", db.message()),
             _ => db.message().to_owned(),

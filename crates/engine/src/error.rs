@@ -38,7 +38,9 @@ pub enum EngineError {
     #[error("{0}: run `tenantctl migrate-master` first")]
     NotBootstrapped(String),
     /// The database was set up by a newer tenantctl.
-    #[error("the registry was created by a newer tenantctl (bootstrap version {found}, this one knows {known}): upgrade tenantctl")]
+    #[error(
+        "the registry was created by a newer tenantctl (bootstrap version {found}, this one knows {known}): upgrade tenantctl"
+    )]
     BootstrapTooNew {
         /// Version in the database.
         found: i32,
@@ -49,7 +51,9 @@ pub enum EngineError {
     #[error(transparent)]
     Plan(#[from] PlanError),
     /// A tenant migration file differs from the checksum recorded when it was first applied anywhere.
-    #[error("checksum mismatch for tenant migration {version}: {path} was edited after it was applied to tenants (restore it and put the change in a new migration)")]
+    #[error(
+        "checksum mismatch for tenant migration {version}: {path} was edited after it was applied to tenants (restore it and put the change in a new migration)"
+    )]
     CentralChecksum {
         /// The version.
         version: Version,
@@ -95,7 +99,10 @@ pub(crate) trait Context<T> {
 
 impl<T> Context<T> for Result<T, sqlx::Error> {
     fn context(self, context: impl Into<String>) -> Result<T, EngineError> {
-        self.map_err(|source| EngineError::Database { context: context.into(), source })
+        self.map_err(|source| EngineError::Database {
+            context: context.into(),
+            source,
+        })
     }
 }
 
@@ -103,7 +110,10 @@ impl<T> Context<T> for Result<T, sqlx::Error> {
 pub(crate) fn describe(error: &sqlx::Error) -> String {
     match error {
         sqlx::Error::Database(db) => {
-            let code = db.code().map(|c| format!(" (SQLSTATE {c})")).unwrap_or_default();
+            let code = db
+                .code()
+                .map(|c| format!(" (SQLSTATE {c})"))
+                .unwrap_or_default();
             format!("{}{code}", db.message())
         }
         other => other.to_string(),

@@ -8,7 +8,11 @@ use crate::{EngineError, Reporter, error::Context, locks};
 
 /// Creates the extensions that are missing. Takes the global lock only when one is missing, so a
 /// user without CREATE privilege can provision once the extensions exist.
-pub(crate) async fn ensure(conn: &mut PgConnection, extensions: &[String], reporter: &dyn Reporter) -> Result<(), EngineError> {
+pub(crate) async fn ensure(
+    conn: &mut PgConnection,
+    extensions: &[String],
+    reporter: &dyn Reporter,
+) -> Result<(), EngineError> {
     if missing(conn, extensions).await?.is_empty() {
         return Ok(());
     }
@@ -19,15 +23,27 @@ pub(crate) async fn ensure(conn: &mut PgConnection, extensions: &[String], repor
 }
 
 /// Creates the missing extensions; the caller holds the global lock.
-pub(crate) async fn create_missing(conn: &mut PgConnection, extensions: &[String]) -> Result<(), EngineError> {
+pub(crate) async fn create_missing(
+    conn: &mut PgConnection,
+    extensions: &[String],
+) -> Result<(), EngineError> {
     for name in missing(conn, extensions).await? {
-        let sql = format!("CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA public", quote_ident(&name));
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await.context(format!("creating extension {name}"))?;
+        let sql = format!(
+            "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA public",
+            quote_ident(&name)
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *conn)
+            .await
+            .context(format!("creating extension {name}"))?;
     }
     Ok(())
 }
 
-async fn missing(conn: &mut PgConnection, extensions: &[String]) -> Result<Vec<String>, EngineError> {
+async fn missing(
+    conn: &mut PgConnection,
+    extensions: &[String],
+) -> Result<Vec<String>, EngineError> {
     if extensions.is_empty() {
         return Ok(Vec::new());
     }

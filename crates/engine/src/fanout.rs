@@ -40,14 +40,21 @@ where
 {
     let failures = AtomicUsize::new(0);
     let stopped = |failures: &AtomicUsize| {
-        control.cancel.is_cancelled() || control.max_failures.is_some_and(|max| failures.load(Ordering::Relaxed) >= max)
+        control.cancel.is_cancelled()
+            || control
+                .max_failures
+                .is_some_and(|max| failures.load(Ordering::Relaxed) >= max)
     };
     let work = &work;
     let mut results: Vec<(usize, TenantResult)> = futures::stream::iter(targets.iter().enumerate())
         .map(|(index, target)| {
             let failures = &failures;
             async move {
-                let result = if stopped(failures) { not_started(target, control) } else { work(target).await };
+                let result = if stopped(failures) {
+                    not_started(target, control)
+                } else {
+                    work(target).await
+                };
                 if result.outcome == Outcome::Failed {
                     failures.fetch_add(1, Ordering::Relaxed);
                 }

@@ -11,8 +11,8 @@ use crate::registry::{Tenant, TenantStatus, tenant_from_row};
 use crate::runner::{self, Direction, Job};
 use crate::tenants::{FanoutReport, run_recorded};
 use crate::{
-    Database, EngineError, OrgId, Outcome, Reporter, RunContext, RunSettings, SchemaName, SchemaNaming, TenantResult,
-    bootstrap, central::Central, error::Context, extensions,
+    Database, EngineError, OrgId, Outcome, Reporter, RunContext, RunSettings, SchemaName,
+    SchemaNaming, TenantResult, bootstrap, central::Central, error::Context, extensions,
 };
 
 /// Everything provisioning needs besides the database.
@@ -50,7 +50,11 @@ impl Target for NewTenant {
 }
 
 /// Provisions the orgs concurrently. Re-provisioning an ACTIVE org is skipped.
-pub async fn provision(db: &Database, request: ProvisionRequest<'_>, reporter: &dyn Reporter) -> Result<FanoutReport, EngineError> {
+pub async fn provision(
+    db: &Database,
+    request: ProvisionRequest<'_>,
+    reporter: &dyn Reporter,
+) -> Result<FanoutReport, EngineError> {
     let mut conn = db.pool().acquire().await.context("connecting")?;
     bootstrap::require(&mut conn).await?;
     extensions::ensure(&mut conn, request.extensions, reporter).await?;
@@ -60,15 +64,44 @@ pub async fn provision(db: &Database, request: ProvisionRequest<'_>, reporter: &
     let mut targets: Vec<NewTenant> = Vec::with_capacity(request.orgs.len());
     for org in request.orgs {
         if !targets.iter().any(|t| &t.org_id == org) {
-            targets.push(NewTenant { org_id: org.clone(), schema: request.naming.schema_for(org) });
+            targets.push(NewTenant {
+                org_id: org.clone(),
+                schema: request.naming.schema_for(org),
+            });
         }
     }
-    let direction = Direction::Up { create_schema: true, allow_out_of_order: true, central: &central };
-    let job = Job { pool: db.pool(), set: request.set, settings: request.settings, direction, reporter, plan_only: false };
+    let direction = Direction::Up {
+        create_schema: true,
+        allow_out_of_order: true,
+        central: &central,
+    };
+    let job = Job {
+        pool: db.pool(),
+        set: request.set,
+        settings: request.settings,
+        direction,
+        reporter,
+        plan_only: false,
+    };
     let control = request.control;
-    run_recorded(db, request.run, false, targets.len(), 0, control, reporter, || {
-        fan_out(&targets, request.settings.concurrency, control, reporter, move |t| provision_one(job, t))
-    })
+    run_recorded(
+        db,
+        request.run,
+        false,
+        targets.len(),
+        0,
+        control,
+        reporter,
+        || {
+            fan_out(
+                &targets,
+                request.settings.concurrency,
+                control,
+                reporter,
+                move |t| provision_one(job, t),
+            )
+        },
+    )
     .await
 }
 
@@ -84,7 +117,11 @@ async fn provision_one(job: Job<'_>, new: &NewTenant) -> TenantResult {
         plan_error: None,
     };
     match register(job.pool, new).await {
-        Err(e) => finished(Outcome::Failed, Some(format!("registering the tenant: {}", describe(&e))), None),
+        Err(e) => finished(
+            Outcome::Failed,
+            Some(format!("registering the tenant: {}", describe(&e))),
+            None,
+        ),
         Ok(Registered::Collision { owner }) => finished(
             Outcome::Failed,
             Some(format!(
@@ -94,13 +131,19 @@ async fn provision_one(job: Job<'_>, new: &NewTenant) -> TenantResult {
             )),
             None,
         ),
-        Ok(Registered::Existing(t)) if t.status == TenantStatus::Active => {
-            finished(Outcome::Skipped, None, Some("already provisioned and ACTIVE"))
+        Ok(Registered::Existing(t)) if t.status == TenantStatus::Active => finished(
+            Outcome::Skipped,
+            None,
+            Some("already provisioned and ACTIVE"),
+        ),
+        Ok(Registered::Existing(t)) if t.status == TenantStatus::Archived => finished(
+            Outcome::Skipped,
+            None,
+            Some("ARCHIVED: not provisioned again"),
+        ),
+        Ok(Registered::Existing(tenant) | Registered::New(tenant)) => {
+            runner::run(job, &tenant).await
         }
-        Ok(Registered::Existing(t)) if t.status == TenantStatus::Archived => {
-            finished(Outcome::Skipped, None, Some("ARCHIVED: not provisioned again"))
-        }
-        Ok(Registered::Existing(tenant) | Registered::New(tenant)) => runner::run(job, &tenant).await,
     }
 }
 
@@ -128,12 +171,17 @@ async fn register(pool: &PgPool, new: &NewTenant) -> Result<Registered, sqlx::Er
         .bind(new.schema.as_str())
         .fetch_all(pool)
         .await?;
-    let tenants = rows.iter().map(tenant_from_row).collect::<Result<Vec<_>, _>>()?;
+    let tenants = rows
+        .iter()
+        .map(tenant_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     if let Some(own) = tenants.iter().find(|t| t.org_id == new.org_id) {
         return Ok(Registered::Existing(own.clone()));
     }
     match tenants.into_iter().next() {
-        Some(other) => Ok(Registered::Collision { owner: other.org_id.to_string() }),
+        Some(other) => Ok(Registered::Collision {
+            owner: other.org_id.to_string(),
+        }),
         None => Err(sqlx::Error::RowNotFound),
     }
 }

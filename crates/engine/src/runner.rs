@@ -6,7 +6,9 @@
 use std::time::{Duration, Instant};
 
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
-use tenantctl_migrations::{Migration, MigrationSet, PlanError, RollbackTarget, Script, Version, plan_down, plan_up};
+use tenantctl_migrations::{
+    Migration, MigrationSet, PlanError, RollbackTarget, Script, Version, plan_down, plan_up,
+};
 
 use crate::central::Central;
 use crate::error::describe;
@@ -14,13 +16,17 @@ use crate::events::{Event, Outcome, Reporter, TenantResult};
 use crate::registry::{self, Tenant, TenantStatus};
 use crate::settings::{RunSettings, pg_duration};
 use crate::tracking::{AppliedRow, Ran, TrackingTable, next_batch};
-use crate::{locks, SchemaName};
+use crate::{SchemaName, locks};
 
 /// What to do to each tenant.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Direction<'a> {
     /// Apply pending migrations (creating the schema first when provisioning).
-    Up { create_schema: bool, allow_out_of_order: bool, central: &'a Central },
+    Up {
+        create_schema: bool,
+        allow_out_of_order: bool,
+        central: &'a Central,
+    },
     /// Revert migrations.
     Down { target: RollbackTarget },
 }
@@ -46,7 +52,11 @@ struct Failure {
 
 impl Failure {
     fn plan(error: PlanError) -> Self {
-        Self { message: error.to_string(), retryable: false, plan_error: Some(error) }
+        Self {
+            message: error.to_string(),
+            retryable: false,
+            plan_error: Some(error),
+        }
     }
 
     fn db(context: Option<&str>, error: &sqlx::Error) -> Self {
@@ -54,7 +64,11 @@ impl Failure {
             Some(c) => format!("{c}: {}", describe(error)),
             None => describe(error),
         };
-        Self { message, retryable: is_transient(error), plan_error: None }
+        Self {
+            message,
+            retryable: is_transient(error),
+            plan_error: None,
+        }
     }
 }
 
@@ -62,7 +76,10 @@ impl Failure {
 fn is_transient(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Database(db) => {
-            matches!(db.code().as_deref(), Some("55P03" | "40P01" | "40001" | "57P01" | "57P02" | "57P03"))
+            matches!(
+                db.code().as_deref(),
+                Some("55P03" | "40P01" | "40001" | "57P01" | "57P02" | "57P03")
+            )
         }
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Protocol(_) => true,
@@ -86,7 +103,10 @@ pub(crate) async fn run(job: Job<'_>, tenant: &Tenant) -> TenantResult {
         match attempt_once(job, tenant).await {
             Ok(done) => break Ok(done),
             Err(f) if f.retryable && attempt <= job.settings.lock_retries => {
-                let delay = job.settings.retry_backoff.saturating_mul(1 << (attempt - 1).min(16));
+                let delay = job
+                    .settings
+                    .retry_backoff
+                    .saturating_mul(1 << (attempt - 1).min(16));
                 job.reporter.report(&Event::Retrying {
                     org_id: tenant.org_id.clone(),
                     attempt,
@@ -132,11 +152,17 @@ pub(crate) async fn run(job: Job<'_>, tenant: &Tenant) -> TenantResult {
 }
 
 async fn attempt_once(job: Job<'_>, tenant: &Tenant) -> Result<Done, Failure> {
-    let mut conn = job.pool.acquire().await.map_err(|e| Failure::db(Some("no connection"), &e))?;
+    let mut conn = job
+        .pool
+        .acquire()
+        .await
+        .map_err(|e| Failure::db(Some("no connection"), &e))?;
     let mut tx = conn.begin().await.map_err(|e| Failure::db(None, &e))?;
     match in_transaction(job, tenant, &mut tx).await {
         Ok(done) if !job.plan_only => {
-            tx.commit().await.map_err(|e| Failure::db(Some("commit"), &e))?;
+            tx.commit()
+                .await
+                .map_err(|e| Failure::db(Some("commit"), &e))?;
             Ok(done)
         }
         other => {
@@ -151,20 +177,33 @@ const HELD_ELSEWHERE: &str = "another tenantctl run holds this tenant";
 const UP_TO_DATE: &str = "up to date";
 const NOTHING_TO_REVERT: &str = "nothing to roll back";
 
-async fn in_transaction(job: Job<'_>, tenant: &Tenant, conn: &mut PgConnection) -> Result<Done, Failure> {
-    let locked = prepare(conn, &tenant.schema, job.settings).await.map_err(|e| Failure::db(None, &e))?;
+async fn in_transaction(
+    job: Job<'_>,
+    tenant: &Tenant,
+    conn: &mut PgConnection,
+) -> Result<Done, Failure> {
+    let locked = prepare(conn, &tenant.schema, job.settings)
+        .await
+        .map_err(|e| Failure::db(None, &e))?;
     if !locked {
         return Ok(Done::Nothing(HELD_ELSEWHERE));
     }
     let table = TrackingTable::tenant(&tenant.schema);
     match job.direction {
-        Direction::Up { create_schema, allow_out_of_order, central } => {
+        Direction::Up {
+            create_schema,
+            allow_out_of_order,
+            central,
+        } => {
             let rows = if job.plan_only {
                 table.read_if_exists(conn).await
             } else {
                 if create_schema {
                     let sql = format!("CREATE SCHEMA IF NOT EXISTS {}", tenant.schema.quoted());
-                    sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *conn).await.map_err(|e| Failure::db(Some("creating the schema"), &e))?;
+                    sqlx::raw_sql(AssertSqlSafe(sql))
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(|e| Failure::db(Some("creating the schema"), &e))?;
                 }
                 table.ensure_and_read(conn).await
             }
@@ -176,8 +215,14 @@ async fn in_transaction(job: Job<'_>, tenant: &Tenant, conn: &mut PgConnection) 
             }
             let ran = apply(conn, &pending, job.settings, |m| &m.up).await?;
             if !ran.is_empty() {
-                table.record(conn, &ran, next_batch(&rows)).await.map_err(|e| Failure::db(Some("recording"), &e))?;
-                central.record_new(conn, &ran).await.map_err(|e| Failure::db(Some("recording centrally"), &e))?;
+                table
+                    .record(conn, &ran, next_batch(&rows))
+                    .await
+                    .map_err(|e| Failure::db(Some("recording"), &e))?;
+                central
+                    .record_new(conn, &ran)
+                    .await
+                    .map_err(|e| Failure::db(Some("recording centrally"), &e))?;
             }
             let mut versions: Vec<Version> = rows.iter().map(|r| r.version).collect();
             versions.extend(ran.iter().map(|r| r.migration.version));
@@ -189,16 +234,29 @@ async fn in_transaction(job: Job<'_>, tenant: &Tenant, conn: &mut PgConnection) 
             })
         }
         Direction::Down { target } => {
-            let rows = table.read_if_exists(conn).await.map_err(|e| Failure::db(Some("reading the tracking table"), &e))?;
+            let rows = table
+                .read_if_exists(conn)
+                .await
+                .map_err(|e| Failure::db(Some("reading the tracking table"), &e))?;
             let applied: Vec<_> = rows.iter().map(AppliedRow::as_applied).collect();
             let revert = plan_down(&applied, job.set, target).map_err(Failure::plan)?;
             if job.plan_only || revert.is_empty() {
                 return Ok(planned(&revert, NOTHING_TO_REVERT));
             }
-            let ran = apply(conn, &revert, job.settings, |m| m.down.as_ref().unwrap_or(&m.up)).await?;
+            let ran = apply(conn, &revert, job.settings, |m| {
+                m.down.as_ref().unwrap_or(&m.up)
+            })
+            .await?;
             let reverted: Vec<Version> = ran.iter().map(|r| r.migration.version).collect();
-            table.forget(conn, &reverted).await.map_err(|e| Failure::db(Some("updating the tracking table"), &e))?;
-            let remaining: Vec<Version> = rows.iter().map(|r| r.version).filter(|v| !reverted.contains(v)).collect();
+            table
+                .forget(conn, &reverted)
+                .await
+                .map_err(|e| Failure::db(Some("updating the tracking table"), &e))?;
+            let remaining: Vec<Version> = rows
+                .iter()
+                .map(|r| r.version)
+                .filter(|v| !reverted.contains(v))
+                .collect();
             update_mirror(conn, tenant, &remaining).await?;
             Ok(Done::Changed(reverted))
         }
@@ -214,7 +272,11 @@ fn planned(migrations: &[&Migration], nothing: &'static str) -> Done {
 
 /// Takes the tenant's advisory lock (without waiting) and sets the transaction's settings, in one
 /// round trip. False when another run holds the tenant.
-async fn prepare(conn: &mut PgConnection, schema: &SchemaName, settings: &RunSettings) -> Result<bool, sqlx::Error> {
+async fn prepare(
+    conn: &mut PgConnection,
+    schema: &SchemaName,
+    settings: &RunSettings,
+) -> Result<bool, sqlx::Error> {
     let (locked,): (bool,) = sqlx::query_as(
         "SELECT pg_try_advisory_xact_lock($1) FROM (SELECT
              set_config('search_path', $2, true), set_config('lock_timeout', $3, true),
@@ -242,13 +304,23 @@ async fn apply<'m>(
         let file = script.file_name();
         let overridden = script.lock_timeout.is_some() || script.statement_timeout.is_some();
         if overridden {
-            set_timeouts(conn, script.lock_timeout.unwrap_or(settings.lock_timeout), script.statement_timeout.or(settings.statement_timeout))
-                .await
-                .map_err(|e| Failure::db(Some(&file), &e))?;
+            set_timeouts(
+                conn,
+                script.lock_timeout.unwrap_or(settings.lock_timeout),
+                script.statement_timeout.or(settings.statement_timeout),
+            )
+            .await
+            .map_err(|e| Failure::db(Some(&file), &e))?;
         }
         let started = Instant::now();
-        sqlx::raw_sql(AssertSqlSafe(script.sql.as_str())).execute(&mut *conn).await.map_err(|e| Failure::db(Some(&file), &e))?;
-        ran.push(Ran { migration, elapsed: started.elapsed() });
+        sqlx::raw_sql(AssertSqlSafe(script.sql.as_str()))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| Failure::db(Some(&file), &e))?;
+        ran.push(Ran {
+            migration,
+            elapsed: started.elapsed(),
+        });
         if overridden {
             set_timeouts(conn, settings.lock_timeout, settings.statement_timeout)
                 .await
@@ -258,17 +330,29 @@ async fn apply<'m>(
     Ok(ran)
 }
 
-async fn set_timeouts(conn: &mut PgConnection, lock: Duration, statement: Option<Duration>) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)")
-        .bind(pg_duration(Some(lock)))
-        .bind(pg_duration(statement))
-        .execute(conn)
-        .await
-        .map(|_| ())
+async fn set_timeouts(
+    conn: &mut PgConnection,
+    lock: Duration,
+    statement: Option<Duration>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
+    )
+    .bind(pg_duration(Some(lock)))
+    .bind(pg_duration(statement))
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
-async fn update_mirror(conn: &mut PgConnection, tenant: &Tenant, versions: &[Version]) -> Result<(), Failure> {
+async fn update_mirror(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    versions: &[Version],
+) -> Result<(), Failure> {
     let newest = versions.iter().max().map(|v| v.as_i64());
     let count = i32::try_from(versions.len()).unwrap_or(i32::MAX);
-    registry::mark_current(conn, tenant.id, newest, count).await.map_err(|e| Failure::db(Some("updating the registry"), &e))
+    registry::mark_current(conn, tenant.id, newest, count)
+        .await
+        .map_err(|e| Failure::db(Some("updating the registry"), &e))
 }

@@ -8,7 +8,10 @@ use crate::central::{self, Central};
 use crate::fanout::{FanoutControl, fan_out};
 use crate::registry::{self, Selection};
 use crate::runner::{self, Direction, Job};
-use crate::{Database, EngineError, Event, Outcome, Reporter, RunContext, RunSettings, Summary, TenantResult, bootstrap, error::Context, runs};
+use crate::{
+    Database, EngineError, Event, Outcome, Reporter, RunContext, RunSettings, Summary,
+    TenantResult, bootstrap, error::Context, runs,
+};
 
 /// What a fan-out did (or, in a dry run, would do).
 #[derive(Debug, Clone, Serialize)]
@@ -56,8 +59,13 @@ pub async fn migrate_tenants(
 ) -> Result<FanoutReport, EngineError> {
     let central = prepare(db, request.set, allow_out_of_order).await?;
     let skip_current = matches!(request.selection, Selection::All { .. }).then_some(request.set);
-    let (tenants, up_to_date) = registry::targets(db.pool(), &request.selection, skip_current).await?;
-    let direction = Direction::Up { create_schema: false, allow_out_of_order, central: &central };
+    let (tenants, up_to_date) =
+        registry::targets(db.pool(), &request.selection, skip_current).await?;
+    let direction = Direction::Up {
+        create_schema: false,
+        allow_out_of_order,
+        central: &central,
+    };
     execute(db, &request, direction, &tenants, up_to_date, reporter).await
 }
 
@@ -73,8 +81,19 @@ pub async fn rollback_tenants(
     let (tenants, _) = registry::targets(db.pool(), &request.selection, None).await?;
     let direction = Direction::Down { target };
     let job = job(db, &request, direction, reporter, true);
-    let plans = fan_out(&tenants, request.settings.concurrency, request.control, &crate::Silent, |t| runner::run(job, t)).await;
-    if let Some(missing) = plans.iter().find_map(|r| r.plan_error.clone().filter(|e| matches!(e, PlanError::MissingDown { .. }))) {
+    let plans = fan_out(
+        &tenants,
+        request.settings.concurrency,
+        request.control,
+        &crate::Silent,
+        |t| runner::run(job, t),
+    )
+    .await;
+    if let Some(missing) = plans.iter().find_map(|r| {
+        r.plan_error
+            .clone()
+            .filter(|e| matches!(e, PlanError::MissingDown { .. }))
+    }) {
         return Err(missing.into());
     }
     let report = execute(db, &request, direction, &tenants, 0, reporter).await?;
@@ -85,7 +104,11 @@ pub async fn rollback_tenants(
 }
 
 /// Checks the registry exists and the files agree with what was applied anywhere.
-async fn prepare(db: &Database, set: &MigrationSet, allow_out_of_order: bool) -> Result<Central, EngineError> {
+async fn prepare(
+    db: &Database,
+    set: &MigrationSet,
+    allow_out_of_order: bool,
+) -> Result<Central, EngineError> {
     let mut conn = db.pool().acquire().await.context("connecting")?;
     bootstrap::require(&mut conn).await?;
     drop(conn);
@@ -94,8 +117,21 @@ async fn prepare(db: &Database, set: &MigrationSet, allow_out_of_order: bool) ->
     Ok(central)
 }
 
-fn job<'a>(db: &'a Database, request: &'a FanoutRequest<'a>, direction: Direction<'a>, reporter: &'a dyn Reporter, plan_only: bool) -> Job<'a> {
-    Job { pool: db.pool(), set: request.set, settings: request.settings, direction, reporter, plan_only }
+fn job<'a>(
+    db: &'a Database,
+    request: &'a FanoutRequest<'a>,
+    direction: Direction<'a>,
+    reporter: &'a dyn Reporter,
+    plan_only: bool,
+) -> Job<'a> {
+    Job {
+        pool: db.pool(),
+        set: request.set,
+        settings: request.settings,
+        direction,
+        reporter,
+        plan_only,
+    }
 }
 
 async fn execute(
@@ -107,14 +143,32 @@ async fn execute(
     reporter: &dyn Reporter,
 ) -> Result<FanoutReport, EngineError> {
     let job = job(db, request, direction, reporter, request.dry_run);
-    run_recorded(db, request.run, request.dry_run, tenants.len(), up_to_date, request.control, reporter, || {
-        fan_out(tenants, request.settings.concurrency, request.control, reporter, move |t| runner::run(job, t))
-    })
+    run_recorded(
+        db,
+        request.run,
+        request.dry_run,
+        tenants.len(),
+        up_to_date,
+        request.control,
+        reporter,
+        || {
+            fan_out(
+                tenants,
+                request.settings.concurrency,
+                request.control,
+                reporter,
+                move |t| runner::run(job, t),
+            )
+        },
+    )
     .await
 }
 
 /// Records the run (unless dry), reports its start, runs it, and records its end.
-#[expect(clippy::too_many_arguments, reason = "one call site per command; a struct would only rename them")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site per command; a struct would only rename them"
+)]
 pub(crate) async fn run_recorded<F, Fut>(
     db: &Database,
     run: &RunContext,
@@ -132,7 +186,10 @@ where
     if !dry_run {
         runs::start(db.pool(), run).await?;
     }
-    reporter.report(&Event::RunStarted { run_id: run.run_id, total });
+    reporter.report(&Event::RunStarted {
+        run_id: run.run_id,
+        total,
+    });
     let results = body().await;
     let summary = Summary::of(&results, up_to_date);
     if !dry_run {
@@ -143,5 +200,10 @@ where
         };
         runs::finish(db.pool(), run.run_id, &summary, outcome).await?;
     }
-    Ok(FanoutReport { run_id: (!dry_run).then_some(run.run_id), dry_run, summary, tenants: results })
+    Ok(FanoutReport {
+        run_id: (!dry_run).then_some(run.run_id),
+        dry_run,
+        summary,
+        tenants: results,
+    })
 }

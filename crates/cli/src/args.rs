@@ -1,0 +1,211 @@
+//! The command line, as clap structs. Recurring groups (connection, directories, output) are
+//! flattened and global, so they are accepted before or after the subcommand.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// PostgreSQL migrations for schema-per-tenant SaaS databases.
+///
+/// Exit codes: 0 success; 1 the operation ran and something failed (a tenant, a migration, a lint
+/// verdict); 2 invalid input (usage, configuration, migration files, org ids), nothing changed;
+/// 3 the database could not be reached; 130/143 interrupted by SIGINT/SIGTERM.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tenantctl",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// PostgreSQL URL of the control database (else DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME, DB_SSL...).
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub(crate) database_url: Option<String>,
+    /// Configuration file [default: tenantctl.toml in the working directory, if present].
+    #[arg(long, global = true, env = "TENANTCTL_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Directory of master migrations [default: master_migrations].
+    #[arg(long, global = true, env = "TENANTCTL_MASTER_DIR", value_name = "DIR")]
+    pub(crate) master_dir: Option<PathBuf>,
+    /// Directory of tenant migrations [default: tenant_migrations].
+    #[arg(long, global = true, env = "TENANTCTL_TENANT_DIR", value_name = "DIR")]
+    pub(crate) tenant_dir: Option<PathBuf>,
+    /// Output format on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
+    /// More logging (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub(crate) verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// For people.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// Timeouts and concurrency of commands that run tenant transactions.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct RunArgs {
+    /// Tenants migrated at once [default: from tenantctl.toml, else 4].
+    #[arg(long, env = "TENANTCTL_CONCURRENCY", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(crate) concurrency: Option<u32>,
+    /// lock_timeout of every migration transaction, e.g. 500ms, 5s [default: 5s].
+    #[arg(long, env = "TENANTCTL_LOCK_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) lock_timeout: Option<std::time::Duration>,
+    /// statement_timeout of every migration transaction [default: none].
+    #[arg(long, env = "TENANTCTL_STATEMENT_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) statement_timeout: Option<std::time::Duration>,
+    /// Retries after a lock timeout or deadlock, with backoff from 250ms doubling [default: 3].
+    #[arg(long, env = "TENANTCTL_LOCK_RETRIES", value_name = "N")]
+    pub(crate) lock_retries: Option<u32>,
+    /// How long to wait for a connection [default: 5s].
+    #[arg(long, env = "TENANTCTL_CONNECT_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) connect_timeout: Option<std::time::Duration>,
+}
+
+/// What a rollback reverts.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct RollbackArgs {
+    /// Revert the N most recent applied migrations (by version, across batches).
+    #[arg(long, value_name = "N", conflicts_with = "to", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) steps: Option<u32>,
+    /// Revert every migration above VERSION, keeping VERSION applied (0 reverts all).
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) to: Option<u64>,
+    /// Show what would be reverted; change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// Which tenants a fan-out visits.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct TenantSelection {
+    /// Only this tenant (ACTIVE or FAILED); repeatable.
+    #[arg(long = "tenant", value_name = "ORG_ID")]
+    pub(crate) tenants: Vec<String>,
+    /// Also visit FAILED tenants (they become ACTIVE again on success).
+    #[arg(long, conflicts_with = "tenants")]
+    pub(crate) include_failed: bool,
+    /// Stop scheduling new tenants after N failures; the rest are reported as skipped.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_failures: Option<u32>,
+}
+
+/// Which kind of migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Kind {
+    /// `master_migrations/`, applied once to `public`.
+    Master,
+    /// `tenant_migrations/`, applied to every tenant schema.
+    Tenant,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create or upgrade tenantctl's tables, then apply pending master migrations to `public`.
+    MigrateMaster {
+        /// List what would run; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Revert the last batch of master migrations (or --steps N, --to VERSION).
+    RollbackMaster {
+        #[command(flatten)]
+        rollback: RollbackArgs,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Register tenants, create their schemas, apply every tenant migration, mark them ACTIVE.
+    ProvisionTenant {
+        /// Organisation ids (1-255 characters, no control characters).
+        #[arg(value_name = "ORG_ID", required_unless_present = "from_file")]
+        org_ids: Vec<String>,
+        /// Read org ids from FILE (one a line; `-` for stdin; blank lines and `#` comments ignored).
+        #[arg(long, value_name = "FILE")]
+        from_file: Option<PathBuf>,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Apply pending tenant migrations to every ACTIVE tenant, concurrently.
+    MigrateTenants {
+        #[command(flatten)]
+        selection: TenantSelection,
+        /// Show the plan per tenant; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Apply pending migrations older than the newest applied one.
+        #[arg(long)]
+        allow_out_of_order: bool,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Revert tenant migrations: the last batch of each tenant (or --steps N, --to VERSION).
+    RollbackTenants {
+        #[command(flatten)]
+        rollback: RollbackArgs,
+        #[command(flatten)]
+        selection: TenantSelection,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Write the next `<VERSION>_<name>.up.sql` / `.down.sql` pair.
+    MakeMigration {
+        /// master or tenant.
+        kind: Kind,
+        /// The migration's name (letters, digits, `_`; spaces and `-` become `_`).
+        name: String,
+        /// Use a UTC timestamp version even in a sequential directory.
+        #[arg(long)]
+        timestamp: bool,
+    },
+    /// Master version, tenants by status, tenants behind, failed tenants with their errors.
+    Status {
+        /// Show one tenant's applied and pending migrations.
+        #[arg(long, value_name = "ORG_ID")]
+        tenant: Option<String>,
+        /// Exit 1 when any tenant is FAILED or behind (for CI).
+        #[arg(long)]
+        check: bool,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration such as 500ms, 5s or 2min ({e})"))
+}
+
+impl Command {
+    /// The command's name as typed.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::MigrateMaster { .. } => "migrate-master",
+            Self::RollbackMaster { .. } => "rollback-master",
+            Self::ProvisionTenant { .. } => "provision-tenant",
+            Self::MigrateTenants { .. } => "migrate-tenants",
+            Self::RollbackTenants { .. } => "rollback-tenants",
+            Self::MakeMigration { .. } => "make-migration",
+            Self::Status { .. } => "status",
+        }
+    }
+}

@@ -1,0 +1,415 @@
+//! One function per command: resolve settings, load files, call the engine, render, pick the exit code.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use anyhow::Context as _;
+use tenantctl_engine::{
+    Database, FanoutControl, FanoutReport, FanoutRequest, MasterRequest, MasterRollback, OrgId,
+    ProvisionRequest, RunContext, Selection,
+};
+use tenantctl_migrations::{MigrationSet, RollbackTarget};
+use tokio_util::sync::CancellationToken;
+
+use crate::args::{Cli, Command, Format, GlobalArgs, Kind, RollbackArgs, RunArgs, TenantSelection};
+use crate::exit::{self, InputError};
+use crate::render::{self, Verb};
+use crate::reporter::Progress;
+use crate::settings::Settings;
+
+/// What every command gets.
+struct Ctx<'a> {
+    global: &'a GlobalArgs,
+    command: &'static str,
+    cancel: CancellationToken,
+}
+
+/// Runs the parsed command line; returns the exit code.
+pub(crate) async fn run(cli: Cli, cancel: CancellationToken) -> anyhow::Result<u8> {
+    let ctx = Ctx {
+        global: &cli.global,
+        command: cli.command.name(),
+        cancel,
+    };
+    match &cli.command {
+        Command::MigrateMaster { dry_run, run } => migrate_master(&ctx, run, *dry_run).await,
+        Command::RollbackMaster { rollback, run } => rollback_master(&ctx, run, rollback).await,
+        Command::ProvisionTenant {
+            org_ids,
+            from_file,
+            run,
+        } => {
+            let orgs = read_org_ids(org_ids, from_file.as_deref())?;
+            provision(&ctx, run, orgs).await
+        }
+        Command::MigrateTenants {
+            selection,
+            dry_run,
+            allow_out_of_order,
+            run,
+        } => migrate_tenants(&ctx, run, selection, *dry_run, *allow_out_of_order).await,
+        Command::RollbackTenants {
+            rollback,
+            selection,
+            run,
+        } => rollback_tenants(&ctx, run, rollback, selection).await,
+        Command::MakeMigration {
+            kind,
+            name,
+            timestamp,
+        } => make_migration(&ctx, *kind, name, *timestamp),
+        Command::Status { tenant, check, run } => {
+            status(&ctx, run, tenant.as_deref(), *check).await
+        }
+    }
+}
+
+impl Ctx<'_> {
+    fn settings(&self, run: &RunArgs) -> Result<Settings, InputError> {
+        Settings::resolve(self.global, run)
+    }
+
+    async fn connect(&self, settings: &Settings) -> anyhow::Result<Database> {
+        let connect = settings.connection(self.global, self.command)?;
+        Ok(Database::connect(&connect).await?)
+    }
+
+    fn run_context(&self) -> RunContext {
+        RunContext {
+            run_id: uuid::Uuid::new_v4(),
+            command: self.command.to_owned(),
+            arguments: serde_json::Value::from(redacted_args()),
+            allow_unsafe: false,
+            os_user: std::env::var("USER")
+                .or_else(|_| std::env::var("LOGNAME"))
+                .ok(),
+            host: std::env::var("HOSTNAME").ok().or_else(|| {
+                std::fs::read_to_string("/etc/hostname")
+                    .ok()
+                    .map(|h| h.trim().to_owned())
+            }),
+        }
+    }
+
+    fn progress(&self) -> Progress {
+        Progress::new(self.global.quiet)
+    }
+
+    fn control(&self, selection: Option<&TenantSelection>) -> FanoutControl {
+        FanoutControl {
+            max_failures: selection.and_then(|s| s.max_failures).map(|n| n as usize),
+            cancel: self.cancel.clone(),
+        }
+    }
+
+    /// Prints a JSON document or text to stdout.
+    fn print(
+        &self,
+        json: impl FnOnce() -> serde_json::Value,
+        text: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> anyhow::Result<()> {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        match self.global.format {
+            Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&json())?)?,
+            Format::Text => text(&mut out)?,
+        }
+        out.flush()?;
+        Ok(())
+    }
+
+    fn print_fanout(&self, report: &FanoutReport, verb: Verb) -> anyhow::Result<u8> {
+        let verbose = self.global.verbose > 0;
+        self.print(
+            || render::fanout_json(report, verb),
+            |out| render::fanout_text(out, self.command, report, verb, verbose),
+        )?;
+        Ok(if report.has_failures() {
+            exit::FAILURE
+        } else {
+            exit::SUCCESS
+        })
+    }
+}
+
+/// The command line for the audit trail, without the database URL (it may hold a password).
+fn redacted_args() -> Vec<String> {
+    let mut args = Vec::new();
+    let mut skip_next = false;
+    for arg in std::env::args().skip(1) {
+        if std::mem::take(&mut skip_next) {
+            args.push("***".to_owned());
+        } else if arg == "--database-url" {
+            skip_next = true;
+            args.push(arg);
+        } else if arg.starts_with("--database-url=") {
+            args.push("--database-url=***".to_owned());
+        } else {
+            args.push(arg);
+        }
+    }
+    args
+}
+
+fn load(dir: &Path) -> anyhow::Result<MigrationSet> {
+    Ok(MigrationSet::load(dir)?)
+}
+
+fn rollback_target(args: &RollbackArgs) -> RollbackTarget {
+    match (args.steps, args.to) {
+        (Some(n), _) => RollbackTarget::Steps(n),
+        (None, Some(v)) => RollbackTarget::To(v),
+        (None, None) => RollbackTarget::LastBatch,
+    }
+}
+
+async fn migrate_master(ctx: &Ctx<'_>, run: &RunArgs, dry_run: bool) -> anyhow::Result<u8> {
+    let settings = ctx.settings(run)?;
+    let set = load(&settings.master_dir)?;
+    let db = ctx.connect(&settings).await?;
+    let run_context = ctx.run_context();
+    let request = MasterRequest {
+        set: &set,
+        extensions: &settings.extensions,
+        settings: &settings.run,
+        dry_run,
+        run: &run_context,
+    };
+    let report = tenantctl_engine::migrate_master(&db, request, &ctx.progress()).await?;
+    ctx.print(
+        || render::master_json(&report, Verb::Apply),
+        |out| render::master_text(out, &report, Verb::Apply),
+    )?;
+    Ok(exit::SUCCESS)
+}
+
+async fn rollback_master(
+    ctx: &Ctx<'_>,
+    run: &RunArgs,
+    rollback: &RollbackArgs,
+) -> anyhow::Result<u8> {
+    let settings = ctx.settings(run)?;
+    let set = load(&settings.master_dir)?;
+    let db = ctx.connect(&settings).await?;
+    let run_context = ctx.run_context();
+    let request = MasterRollback {
+        set: &set,
+        target: rollback_target(rollback),
+        settings: &settings.run,
+        dry_run: rollback.dry_run,
+        run: &run_context,
+    };
+    let report = tenantctl_engine::rollback_master(&db, request, &ctx.progress()).await?;
+    ctx.print(
+        || render::master_json(&report, Verb::Revert),
+        |out| render::master_text(out, &report, Verb::Revert),
+    )?;
+    Ok(exit::SUCCESS)
+}
+
+async fn provision(ctx: &Ctx<'_>, run: &RunArgs, orgs: Vec<OrgId>) -> anyhow::Result<u8> {
+    let settings = ctx.settings(run)?;
+    let set = load(&settings.tenant_dir)?;
+    let db = ctx.connect(&settings).await?;
+    let run_context = ctx.run_context();
+    let progress = ctx.progress();
+    let control = ctx.control(None);
+    let request = ProvisionRequest {
+        set: &set,
+        orgs: &orgs,
+        naming: &settings.naming,
+        extensions: &settings.extensions,
+        settings: &settings.run,
+        control: &control,
+        run: &run_context,
+    };
+    let report = tenantctl_engine::provision(&db, request, &progress).await?;
+    progress.finish();
+    ctx.print_fanout(&report, Verb::Apply)
+}
+
+fn selection(selection: &TenantSelection) -> Result<Selection, InputError> {
+    if selection.tenants.is_empty() {
+        return Ok(Selection::All {
+            include_failed: selection.include_failed,
+        });
+    }
+    let orgs = selection
+        .tenants
+        .iter()
+        .map(|raw| OrgId::new(raw).map_err(|e| InputError::new(format!("--tenant {raw:?}: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Selection::Named(orgs))
+}
+
+async fn migrate_tenants(
+    ctx: &Ctx<'_>,
+    run: &RunArgs,
+    tenants: &TenantSelection,
+    dry_run: bool,
+    allow_out_of_order: bool,
+) -> anyhow::Result<u8> {
+    let settings = ctx.settings(run)?;
+    let set = load(&settings.tenant_dir)?;
+    let selection = selection(tenants)?;
+    let db = ctx.connect(&settings).await?;
+    let run_context = ctx.run_context();
+    let progress = ctx.progress();
+    let control = ctx.control(Some(tenants));
+    let request = FanoutRequest {
+        set: &set,
+        selection,
+        settings: &settings.run,
+        control: &control,
+        dry_run,
+        run: &run_context,
+    };
+    let report =
+        tenantctl_engine::migrate_tenants(&db, request, allow_out_of_order, &progress).await?;
+    progress.finish();
+    ctx.print_fanout(&report, Verb::Apply)
+}
+
+async fn rollback_tenants(
+    ctx: &Ctx<'_>,
+    run: &RunArgs,
+    rollback: &RollbackArgs,
+    tenants: &TenantSelection,
+) -> anyhow::Result<u8> {
+    let settings = ctx.settings(run)?;
+    let set = load(&settings.tenant_dir)?;
+    let selection = selection(tenants)?;
+    let db = ctx.connect(&settings).await?;
+    let run_context = ctx.run_context();
+    let progress = ctx.progress();
+    let control = ctx.control(Some(tenants));
+    let request = FanoutRequest {
+        set: &set,
+        selection,
+        settings: &settings.run,
+        control: &control,
+        dry_run: rollback.dry_run,
+        run: &run_context,
+    };
+    let report =
+        tenantctl_engine::rollback_tenants(&db, request, rollback_target(rollback), &progress)
+            .await?;
+    progress.finish();
+    ctx.print_fanout(&report, Verb::Revert)
+}
+
+async fn status(
+    ctx: &Ctx<'_>,
+    run: &RunArgs,
+    tenant: Option<&str>,
+    check: bool,
+) -> anyhow::Result<u8> {
+    let settings = ctx.settings(run)?;
+    let tenant_set = load(&settings.tenant_dir)?;
+    if let Some(raw) = tenant {
+        let org = OrgId::new(raw).map_err(|e| InputError::new(format!("--tenant {raw:?}: {e}")))?;
+        let db = ctx.connect(&settings).await?;
+        let detail = tenantctl_engine::tenant_status(&db, &tenant_set, &org).await?;
+        ctx.print(
+            || render::tenant_json(&detail),
+            |out| render::tenant_text(out, &detail),
+        )?;
+        return Ok(exit::SUCCESS);
+    }
+    let master_set = load(&settings.master_dir)?;
+    let db = ctx.connect(&settings).await?;
+    let report = tenantctl_engine::status(&db, &master_set, &tenant_set).await?;
+    ctx.print(
+        || render::status_json(&report),
+        |out| render::status_text(out, &report),
+    )?;
+    Ok(if check && !report.healthy() {
+        exit::FAILURE
+    } else {
+        exit::SUCCESS
+    })
+}
+
+fn make_migration(
+    ctx: &Ctx<'_>,
+    kind: Kind,
+    raw_name: &str,
+    timestamp: bool,
+) -> anyhow::Result<u8> {
+    let settings = ctx.settings(&RunArgs::default())?;
+    let name = tenantctl_migrations::migration_name(raw_name)
+        .map_err(|e| InputError::new(e.to_string()))?;
+    let dir = match kind {
+        Kind::Master => &settings.master_dir,
+        Kind::Tenant => &settings.tenant_dir,
+    };
+    let now = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
+    let scaffold = tenantctl_migrations::scaffold(dir, &name, timestamp, &now)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (path, text) in [
+        (&scaffold.up, &scaffold.up_text),
+        (&scaffold.down, &scaffold.down_text),
+    ] {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .with_context(|| format!("creating {}", path.display()))?;
+        file.write_all(text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let (up, down) = (
+        scaffold.up.display().to_string(),
+        scaffold.down.display().to_string(),
+    );
+    ctx.print(
+        || serde_json::json!({"up": up, "down": down}),
+        |out| writeln!(out, "{up}\n{down}"),
+    )?;
+    Ok(exit::SUCCESS)
+}
+
+/// Org ids from the arguments and `--from-file` (`-` for stdin), all validated before any is used.
+fn read_org_ids(args: &[String], from_file: Option<&Path>) -> Result<Vec<OrgId>, InputError> {
+    let mut orgs = Vec::new();
+    for (i, raw) in args.iter().enumerate() {
+        orgs.push(
+            OrgId::new(raw).map_err(|e| {
+                InputError::new(format!("org id {raw:?} (argument {}): {e}", i + 1))
+            })?,
+        );
+    }
+    let Some(path) = from_file else {
+        return Ok(orgs);
+    };
+    let (bytes, name) = if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| InputError::new(format!("reading org ids from stdin: {e}")))?;
+        (bytes, "stdin".to_owned())
+    } else {
+        let bytes = std::fs::read(path)
+            .map_err(|e| InputError::new(format!("cannot read {}: {e}", path.display())))?;
+        (bytes, path.display().to_string())
+    };
+    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let text = std::str::from_utf8(line).map_err(|_| {
+            InputError::new(format!(
+                "{name} line {}: not valid UTF-8 (save the file as UTF-8)",
+                i + 1
+            ))
+        })?;
+        if text.trim().is_empty() || text.starts_with('#') {
+            continue;
+        }
+        orgs.push(OrgId::new(text).map_err(|e| {
+            InputError::new(format!("{name} line {}: org id {text:?}: {e}", i + 1))
+        })?);
+    }
+    if orgs.is_empty() {
+        return Err(InputError::new(format!("{name} holds no org id")));
+    }
+    Ok(orgs)
+}

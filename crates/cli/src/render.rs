@@ -1,0 +1,307 @@
+//! Results on stdout: text for people, one JSON document for scripts. Renderers write to any
+//! `Write` so they are tested without a terminal.
+
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+use tenantctl_engine::{
+    FanoutReport, MasterReport, Outcome, StatusReport, TenantDetail, TenantResult,
+};
+
+/// How a fan-out's versions are named in its output.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Verb {
+    /// `applied` (migrate, provision).
+    Apply,
+    /// `reverted` (rollback).
+    Revert,
+}
+
+impl Verb {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Apply => "applied",
+            Self::Revert => "reverted",
+        }
+    }
+}
+
+fn outcome_name(result: &TenantResult, dry_run: bool) -> &'static str {
+    match (result.outcome, dry_run) {
+        (Outcome::Succeeded, true) => "planned",
+        (Outcome::Succeeded, false) => "succeeded",
+        (Outcome::Failed, _) => "failed",
+        (Outcome::Skipped, _) => "skipped",
+    }
+}
+
+/// The JSON document of a fan-out.
+pub(crate) fn fanout_json(report: &FanoutReport, verb: Verb) -> Value {
+    let tenants: Vec<Value> = report
+        .tenants
+        .iter()
+        .map(|t| {
+            json!({
+                "org_id": t.org_id,
+                "schema": t.schema,
+                "outcome": outcome_name(t, report.dry_run),
+                verb.key(): t.versions,
+                "error": t.error,
+                "reason": t.reason,
+                "duration_ms": t.elapsed.as_millis(),
+            })
+        })
+        .collect();
+    json!({
+        "run_id": report.run_id,
+        "dry_run": report.dry_run,
+        "summary": report.summary,
+        "tenants": tenants,
+    })
+}
+
+/// A fan-out for people: failures in full, successes with `verbose`, and a summary line.
+pub(crate) fn fanout_text(
+    out: &mut dyn Write,
+    command: &str,
+    report: &FanoutReport,
+    verb: Verb,
+    verbose: bool,
+) -> io::Result<()> {
+    if report.dry_run {
+        writeln!(out, "{command} --dry-run: nothing was changed")?;
+    }
+    for t in &report.tenants {
+        let versions = t
+            .versions
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        match (t.outcome, report.dry_run) {
+            (Outcome::Failed, _) => {
+                let first_line = t
+                    .error
+                    .as_deref()
+                    .unwrap_or_default()
+                    .lines()
+                    .next()
+                    .unwrap_or_default();
+                writeln!(out, "FAILED   {} ({}): {first_line}", t.org_id, t.schema)?;
+            }
+            (Outcome::Succeeded, true) => writeln!(
+                out,
+                "would {}  {} ({}): {versions}",
+                verb_word(verb),
+                t.org_id,
+                t.schema
+            )?,
+            (Outcome::Succeeded, false) if verbose => writeln!(
+                out,
+                "ok       {} ({}): {} {versions}",
+                t.org_id,
+                t.schema,
+                verb.key()
+            )?,
+            (Outcome::Skipped, _) if verbose || report.dry_run => {
+                writeln!(
+                    out,
+                    "skipped  {} ({}): {}",
+                    t.org_id,
+                    t.schema,
+                    t.reason.as_deref().unwrap_or_default()
+                )?;
+            }
+            _ => {}
+        }
+    }
+    let s = report.summary;
+    let slowest: std::time::Duration = report
+        .tenants
+        .iter()
+        .map(|t| t.elapsed)
+        .max()
+        .unwrap_or_default();
+    match report.dry_run {
+        true => write!(
+            out,
+            "{command}: {} tenant(s) with work, {} failed to plan, {} with nothing to do",
+            s.succeeded, s.failed, s.skipped
+        )?,
+        false => write!(
+            out,
+            "{command}: {} succeeded, {} failed, {} skipped",
+            s.succeeded, s.failed, s.skipped
+        )?,
+    }
+    if s.up_to_date > 0 {
+        write!(out, ", {} already up to date", s.up_to_date)?;
+    }
+    writeln!(out, " (slowest tenant {} ms)", slowest.as_millis())
+}
+
+fn verb_word(verb: Verb) -> &'static str {
+    match verb {
+        Verb::Apply => "apply",
+        Verb::Revert => "revert",
+    }
+}
+
+/// A master command's JSON document.
+pub(crate) fn master_json(report: &MasterReport, verb: Verb) -> Value {
+    json!({
+        "run_id": report.run_id,
+        "dry_run": report.dry_run,
+        "bootstrap_steps": report.bootstrap_steps,
+        "batch": report.batch,
+        verb.key(): report.migrations,
+    })
+}
+
+/// A master command for people.
+pub(crate) fn master_text(
+    out: &mut dyn Write,
+    report: &MasterReport,
+    verb: Verb,
+) -> io::Result<()> {
+    let prefix = if report.dry_run { "would " } else { "" };
+    if report.bootstrap_steps > 0 {
+        writeln!(
+            out,
+            "{prefix}create or upgrade tenantctl's tables ({} step(s))",
+            report.bootstrap_steps
+        )?;
+    }
+    for m in &report.migrations {
+        match report.dry_run {
+            true => writeln!(out, "would {} {}", verb_word(verb), m.file)?,
+            false => writeln!(out, "{} {} ({} ms)", verb.key(), m.file, m.duration_ms)?,
+        }
+    }
+    match (report.migrations.len(), report.batch) {
+        (0, _) => writeln!(out, "master: nothing to {}", verb_word(verb)),
+        (n, Some(batch)) => writeln!(
+            out,
+            "master: {n} migration(s) {} as batch {batch}",
+            verb.key()
+        ),
+        (n, None) => writeln!(
+            out,
+            "master: {n} migration(s) {}{}",
+            if report.dry_run { "to " } else { "" },
+            if report.dry_run {
+                verb_word(verb)
+            } else {
+                verb.key()
+            }
+        ),
+    }
+}
+
+/// `status` as JSON.
+pub(crate) fn status_json(report: &StatusReport) -> Value {
+    serde_json::to_value(report).unwrap_or(Value::Null)
+}
+
+/// `status` for people.
+pub(crate) fn status_text(out: &mut dyn Write, report: &StatusReport) -> io::Result<()> {
+    if !report.initialized {
+        writeln!(
+            out,
+            "tenantctl has not run on this database yet: run `tenantctl migrate-master`"
+        )?;
+    }
+    let version = report
+        .master
+        .version
+        .map_or_else(|| "none".to_owned(), |v| v.to_string());
+    writeln!(
+        out,
+        "master:  version {version}, {} pending",
+        report.master.pending.len()
+    )?;
+    for file in &report.master.pending {
+        writeln!(out, "         pending {file}")?;
+    }
+    let by_status: Vec<String> = report
+        .tenants
+        .by_status
+        .iter()
+        .map(|(s, n)| format!("{s} {n}"))
+        .collect();
+    writeln!(
+        out,
+        "tenants: {} ({})",
+        report.tenants.total,
+        by_status.join(", ")
+    )?;
+    writeln!(
+        out,
+        "behind:  {} tenant(s) without every tenant migration",
+        report.tenants.behind
+    )?;
+    if !report.failed.is_empty() {
+        writeln!(out, "failed tenants:")?;
+        for f in &report.failed {
+            writeln!(
+                out,
+                "  {} ({}): {}",
+                f.org_id,
+                f.schema,
+                f.error.as_deref().unwrap_or("no error recorded")
+            )?;
+        }
+    }
+    if !report.recent_runs.is_empty() {
+        writeln!(out, "recent runs:")?;
+        for run in &report.recent_runs {
+            let counts = match (run.succeeded, run.failed, run.skipped) {
+                (Some(s), Some(f), Some(k)) => format!("{s} succeeded, {f} failed, {k} skipped"),
+                _ => "did not finish".to_owned(),
+            };
+            let when = run.started_at.format("%Y-%m-%d %H:%M:%S UTC");
+            writeln!(
+                out,
+                "  {when}  {:<17} {:<12} {counts}",
+                run.command,
+                run.outcome.as_deref().unwrap_or("-")
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `status --tenant` as JSON.
+pub(crate) fn tenant_json(detail: &TenantDetail) -> Value {
+    json!({
+        "org_id": detail.tenant.org_id,
+        "schema": detail.tenant.schema,
+        "status": detail.tenant.status,
+        "last_error": detail.last_error,
+        "applied": detail.applied,
+        "pending": detail.pending,
+    })
+}
+
+/// `status --tenant` for people.
+pub(crate) fn tenant_text(out: &mut dyn Write, detail: &TenantDetail) -> io::Result<()> {
+    let t = &detail.tenant;
+    writeln!(out, "{} ({}): {}", t.org_id, t.schema, t.status.as_str())?;
+    if let Some(error) = &detail.last_error {
+        writeln!(out, "last error: {error}")?;
+    }
+    for a in &detail.applied {
+        writeln!(
+            out,
+            "  applied  {:>14}  {}  batch {}  {}",
+            a.version,
+            a.name,
+            a.batch,
+            a.applied_at.format("%Y-%m-%d %H:%M:%S UTC")
+        )?;
+    }
+    for p in &detail.pending {
+        writeln!(out, "  pending  {p}")?;
+    }
+    Ok(())
+}

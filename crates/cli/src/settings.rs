@@ -1,0 +1,278 @@
+//! Settings resolve here, once: flag > environment (both via clap) > `tenantctl.toml` > default.
+//! The engine receives plain structs and never sees clap, the environment or the file.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
+use tenantctl_engine::{ConnectSettings, RunSettings, SchemaNaming};
+
+use crate::args::{GlobalArgs, RunArgs};
+use crate::exit::InputError;
+
+const DEFAULT_CONFIG: &str = "tenantctl.toml";
+/// The default concurrency; `make bench` sweeps 1, 2, 4, 8, 16 (README, "Benchmark").
+const DEFAULT_CONCURRENCY: usize = 4;
+
+/// `tenantctl.toml`. Unknown keys and wrong types are input errors naming the key.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    master_dir: Option<PathBuf>,
+    tenant_dir: Option<PathBuf>,
+    schema_prefix: Option<String>,
+    schema_hash_len: Option<usize>,
+    extensions: Option<Vec<String>>,
+    concurrency: Option<usize>,
+    lock_timeout: Option<String>,
+    statement_timeout: Option<String>,
+    lock_retries: Option<u32>,
+    connect_timeout: Option<String>,
+}
+
+/// Everything a command needs, resolved.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) master_dir: PathBuf,
+    pub(crate) tenant_dir: PathBuf,
+    pub(crate) naming: SchemaNaming,
+    pub(crate) extensions: Vec<String>,
+    pub(crate) run: RunSettings,
+    pub(crate) connect_timeout: Duration,
+}
+
+impl Settings {
+    /// Resolves settings from the command line (flags and environment) and the configuration file.
+    pub(crate) fn resolve(global: &GlobalArgs, run: &RunArgs) -> Result<Self, InputError> {
+        let (file, base) = load_file(global.config.as_deref())?;
+        let dir = |flag: &Option<PathBuf>, from_file: Option<PathBuf>, default: &str| match (
+            flag, from_file,
+        ) {
+            (Some(p), _) => p.clone(),
+            (None, Some(p)) => base.join(p),
+            (None, None) => PathBuf::from(default),
+        };
+        let naming = SchemaNaming::new(
+            file.schema_prefix.as_deref().unwrap_or("tid_"),
+            file.schema_hash_len.unwrap_or(10),
+        )
+        .map_err(|e| InputError::new(format!("{e} (in the configuration)")))?;
+        let file_duration = |key: &str,
+                             value: &Option<String>|
+         -> Result<Option<Duration>, InputError> {
+            value
+                .as_deref()
+                .map(|v| {
+                    humantime::parse_duration(v)
+                        .map_err(|_| InputError::new(format!("config key `{key}`: `{v}` is not a duration such as \"500ms\" or \"5s\"")))
+                })
+                .transpose()
+        };
+        let concurrency = match (run.concurrency, file.concurrency) {
+            (Some(n), _) => n as usize,
+            (None, Some(n)) if (1..=1000).contains(&n) => n,
+            (None, Some(n)) => {
+                return Err(InputError::new(format!(
+                    "config key `concurrency`: {n} must be between 1 and 1000"
+                )));
+            }
+            (None, None) => DEFAULT_CONCURRENCY,
+        };
+        let defaults = RunSettings::default();
+        let run_settings = RunSettings {
+            concurrency,
+            lock_timeout: run
+                .lock_timeout
+                .or(file_duration("lock_timeout", &file.lock_timeout)?)
+                .unwrap_or(defaults.lock_timeout),
+            lock_retries: run
+                .lock_retries
+                .or(file.lock_retries)
+                .unwrap_or(defaults.lock_retries),
+            retry_backoff: defaults.retry_backoff,
+            statement_timeout: run
+                .statement_timeout
+                .or(file_duration("statement_timeout", &file.statement_timeout)?),
+        };
+        Ok(Self {
+            master_dir: dir(&global.master_dir, file.master_dir, "master_migrations"),
+            tenant_dir: dir(&global.tenant_dir, file.tenant_dir, "tenant_migrations"),
+            naming,
+            extensions: file.extensions.unwrap_or_default(),
+            run: run_settings,
+            connect_timeout: run
+                .connect_timeout
+                .or(file_duration("connect_timeout", &file.connect_timeout)?)
+                .unwrap_or(Duration::from_secs(5)),
+        })
+    }
+
+    /// How to reach the control database: `--database-url`/`DATABASE_URL`, else the `DB_*` variables.
+    pub(crate) fn connection(
+        &self,
+        global: &GlobalArgs,
+        command: &str,
+    ) -> Result<ConnectSettings, InputError> {
+        let options = match &global.database_url {
+            Some(url) => PgConnectOptions::from_str(url).map_err(|e| {
+                InputError::new(format!("invalid database URL: {} (expected postgres://user:password@host:port/database)", redact(&e.to_string(), url)))
+            })?,
+            None => from_db_vars(&|name| std::env::var(name).ok())?,
+        };
+        Ok(ConnectSettings {
+            options: options.application_name(&format!("tenantctl/{command}")),
+            connect_timeout: self.connect_timeout,
+            max_connections: u32::try_from(self.run.concurrency + 1).unwrap_or(u32::MAX),
+        })
+    }
+}
+
+/// Reads the configuration file: the one named, or `tenantctl.toml` if present. Relative paths in
+/// it are relative to its directory.
+fn load_file(named: Option<&Path>) -> Result<(FileConfig, PathBuf), InputError> {
+    let path = match named {
+        Some(p) => p.to_owned(),
+        None if Path::new(DEFAULT_CONFIG).exists() => PathBuf::from(DEFAULT_CONFIG),
+        None => return Ok((FileConfig::default(), PathBuf::new())),
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| InputError::new(format!("cannot read config file {}: {e}", path.display())))?;
+    let config: FileConfig = toml::from_str(&text).map_err(|e| {
+        let message = e.message().replace('\n', " ");
+        InputError::new(format!("config file {}: {message}", path.display()))
+    })?;
+    let base = path.parent().map(Path::to_owned).unwrap_or_default();
+    Ok((config, base))
+}
+
+/// Connection options from `DB_HOST`, `DB_PORT`, `DB_USER`, `DB_PASSWORD`, `DB_NAME`, `DB_SSL`,
+/// `DB_SSL_CERT_PATH`, `DB_SSL_REJECT_UNAUTHORIZED`.
+fn from_db_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<PgConnectOptions, InputError> {
+    if var("DB_HOST").is_none() && var("DB_NAME").is_none() {
+        return Err(InputError::new(
+            "no database given: pass --database-url, or set DATABASE_URL, or DB_HOST and DB_NAME (a .env file works too)",
+        ));
+    }
+    let mut options = PgConnectOptions::new_without_pgpass()
+        .host(&var("DB_HOST").unwrap_or_else(|| "localhost".into()));
+    if let Some(port) = var("DB_PORT") {
+        let port: u16 = port
+            .parse()
+            .map_err(|_| InputError::new(format!("DB_PORT `{port}` is not a port number")))?;
+        options = options.port(port);
+    }
+    if let Some(user) = var("DB_USER") {
+        options = options.username(&user);
+    }
+    if let Some(password) = var("DB_PASSWORD") {
+        options = options.password(&password);
+    }
+    if let Some(name) = var("DB_NAME") {
+        options = options.database(&name);
+    }
+    let ssl = match var("DB_SSL").as_deref() {
+        None => false,
+        Some(v) => parse_bool("DB_SSL", v)?,
+    };
+    if ssl {
+        let verify = match var("DB_SSL_REJECT_UNAUTHORIZED").as_deref() {
+            None => true,
+            Some(v) => parse_bool("DB_SSL_REJECT_UNAUTHORIZED", v)?,
+        };
+        options = options.ssl_mode(if verify {
+            PgSslMode::VerifyFull
+        } else {
+            PgSslMode::Require
+        });
+        if let Some(cert) = var("DB_SSL_CERT_PATH") {
+            options = options.ssl_root_cert(cert);
+        }
+    }
+    Ok(options)
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool, InputError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(InputError::new(format!(
+            "{name} must be true, false, 1 or 0, not `{value}`"
+        ))),
+    }
+}
+
+/// Removes a URL's password from a message, should a parser ever echo it.
+fn redact(message: &str, url: &str) -> String {
+    match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.password().map(str::to_owned))
+    {
+        Some(password) if !password.is_empty() => message.replace(&password, "***"),
+        _ => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    #[test]
+    fn db_vars_build_options() {
+        let options = from_db_vars(&vars(&[
+            ("DB_HOST", "db.internal"),
+            ("DB_PORT", "6543"),
+            ("DB_NAME", "app"),
+        ]))
+        .unwrap();
+        assert_eq!(options.get_host(), "db.internal");
+        assert_eq!(options.get_port(), 6543);
+        assert_eq!(options.get_database(), Some("app"));
+    }
+
+    #[test]
+    fn db_vars_are_validated() {
+        assert!(from_db_vars(&vars(&[])).is_err());
+        assert!(from_db_vars(&vars(&[("DB_HOST", "h"), ("DB_PORT", "high")])).is_err());
+        assert!(from_db_vars(&vars(&[("DB_HOST", "h"), ("DB_SSL", "yes")])).is_err());
+        let ssl = from_db_vars(&vars(&[
+            ("DB_HOST", "h"),
+            ("DB_SSL", "1"),
+            ("DB_SSL_REJECT_UNAUTHORIZED", "false"),
+        ]))
+        .unwrap();
+        assert!(matches!(ssl.get_ssl_mode(), PgSslMode::Require));
+    }
+
+    #[test]
+    fn config_files_refuse_unknown_keys_and_wrong_types() {
+        assert!(toml::from_str::<FileConfig>("concurency = 4").is_err());
+        assert!(toml::from_str::<FileConfig>("concurrency = \"four\"").is_err());
+        let ok: FileConfig =
+            toml::from_str("concurrency = 8\nlock_timeout = \"500ms\"\nextensions = [\"pg_trgm\"]")
+                .unwrap();
+        assert_eq!(ok.concurrency, Some(8));
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("bad s3cret here", "postgres://u:s3cret@h/db"),
+            "bad *** here"
+        );
+    }
+}
