@@ -11,12 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// verdict); 2 invalid input (usage, configuration, migration files, org ids), nothing changed;
 /// 3 the database could not be reached; 130/143 interrupted by SIGINT/SIGTERM.
 #[derive(Debug, Parser)]
-#[command(
-    name = "tenantctl",
-    version,
-    propagate_version = true,
-    max_term_width = 100
-)]
+#[command(name = "tenantctl", version, propagate_version = true, max_term_width = 100)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: GlobalArgs,
@@ -48,6 +43,9 @@ pub(crate) struct GlobalArgs {
     /// Only errors on stderr.
     #[arg(short, long, global = true)]
     pub(crate) quiet: bool,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
 }
 
 /// Output formats.
@@ -56,6 +54,17 @@ pub(crate) enum Format {
     /// For people.
     Text,
     /// One JSON document.
+    Json,
+    /// Fan-out commands: one JSON object per tenant as it finishes, then the summary (others: JSON).
+    Jsonl,
+}
+
+/// Log formats on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// For people.
+    Text,
+    /// JSON lines, each carrying the run's id.
     Json,
 }
 
@@ -105,6 +114,15 @@ pub(crate) struct TenantSelection {
     /// Stop scheduling new tenants after N failures; the rest are reported as skipped.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) max_failures: Option<u32>,
+    /// Migrate the N oldest tenants first; stop (exit 1) if any of them failed.
+    #[arg(long, value_name = "N", conflicts_with = "canary_tenants", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) canary: Option<u32>,
+    /// Migrate this tenant first, as a canary; repeatable.
+    #[arg(long = "canary-tenant", value_name = "ORG_ID")]
+    pub(crate) canary_tenants: Vec<String>,
+    /// Stages as cumulative shares of the targets, e.g. 1%,10%,100%; a stage with a failure stops the run.
+    #[arg(long, value_name = "LIST")]
+    pub(crate) waves: Option<String>,
 }
 
 /// Which kind of migration.
@@ -191,8 +209,7 @@ pub(crate) enum Command {
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(text)
-        .map_err(|e| format!("`{text}` is not a duration such as 500ms, 5s or 2min ({e})"))
+    humantime::parse_duration(text).map_err(|e| format!("`{text}` is not a duration such as 500ms, 5s or 2min ({e})"))
 }
 
 impl Command {

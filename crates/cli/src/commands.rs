@@ -5,11 +5,12 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use tenantctl_engine::{
-    Database, FanoutControl, FanoutReport, FanoutRequest, MasterRequest, MasterRollback, OrgId,
-    ProvisionRequest, RunContext, Selection,
+    Canary, Database, FanoutControl, FanoutReport, FanoutRequest, MasterRequest, MasterRollback, OrgId,
+    ProvisionRequest, Rollout, RunContext, Selection, parse_waves,
 };
 use tenantctl_migrations::{MigrationSet, RollbackTarget};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::args::{Cli, Command, Format, GlobalArgs, Kind, RollbackArgs, RunArgs, TenantSelection};
 use crate::exit::{self, InputError};
@@ -22,45 +23,31 @@ struct Ctx<'a> {
     global: &'a GlobalArgs,
     command: &'static str,
     cancel: CancellationToken,
+    run_id: uuid::Uuid,
 }
 
-/// Runs the parsed command line; returns the exit code.
+/// Runs the parsed command line; returns the exit code. Logs carry the run's id.
 pub(crate) async fn run(cli: Cli, cancel: CancellationToken) -> anyhow::Result<u8> {
-    let ctx = Ctx {
-        global: &cli.global,
-        command: cli.command.name(),
-        cancel,
-    };
-    match &cli.command {
-        Command::MigrateMaster { dry_run, run } => migrate_master(&ctx, run, *dry_run).await,
-        Command::RollbackMaster { rollback, run } => rollback_master(&ctx, run, rollback).await,
-        Command::ProvisionTenant {
-            org_ids,
-            from_file,
-            run,
-        } => {
+    let run_id = uuid::Uuid::new_v4();
+    let ctx = Ctx { global: &cli.global, command: cli.command.name(), cancel, run_id };
+    let span = tracing::info_span!("run", %run_id, command = ctx.command);
+    dispatch(&ctx, &cli.command).instrument(span).await
+}
+
+async fn dispatch(ctx: &Ctx<'_>, command: &Command) -> anyhow::Result<u8> {
+    match command {
+        Command::MigrateMaster { dry_run, run } => migrate_master(ctx, run, *dry_run).await,
+        Command::RollbackMaster { rollback, run } => rollback_master(ctx, run, rollback).await,
+        Command::ProvisionTenant { org_ids, from_file, run } => {
             let orgs = read_org_ids(org_ids, from_file.as_deref())?;
-            provision(&ctx, run, orgs).await
+            provision(ctx, run, orgs).await
         }
-        Command::MigrateTenants {
-            selection,
-            dry_run,
-            allow_out_of_order,
-            run,
-        } => migrate_tenants(&ctx, run, selection, *dry_run, *allow_out_of_order).await,
-        Command::RollbackTenants {
-            rollback,
-            selection,
-            run,
-        } => rollback_tenants(&ctx, run, rollback, selection).await,
-        Command::MakeMigration {
-            kind,
-            name,
-            timestamp,
-        } => make_migration(&ctx, *kind, name, *timestamp),
-        Command::Status { tenant, check, run } => {
-            status(&ctx, run, tenant.as_deref(), *check).await
+        Command::MigrateTenants { selection, dry_run, allow_out_of_order, run } => {
+            migrate_tenants(ctx, run, selection, *dry_run, *allow_out_of_order).await
         }
+        Command::RollbackTenants { rollback, selection, run } => rollback_tenants(ctx, run, rollback, selection).await,
+        Command::MakeMigration { kind, name, timestamp } => make_migration(ctx, *kind, name, *timestamp),
+        Command::Status { tenant, check, run } => status(ctx, run, tenant.as_deref(), *check).await,
     }
 }
 
@@ -76,23 +63,20 @@ impl Ctx<'_> {
 
     fn run_context(&self) -> RunContext {
         RunContext {
-            run_id: uuid::Uuid::new_v4(),
+            run_id: self.run_id,
             command: self.command.to_owned(),
             arguments: serde_json::Value::from(redacted_args()),
             allow_unsafe: false,
-            os_user: std::env::var("USER")
-                .or_else(|_| std::env::var("LOGNAME"))
-                .ok(),
-            host: std::env::var("HOSTNAME").ok().or_else(|| {
-                std::fs::read_to_string("/etc/hostname")
-                    .ok()
-                    .map(|h| h.trim().to_owned())
-            }),
+            os_user: std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok(),
+            host: std::env::var("HOSTNAME")
+                .ok()
+                .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned())),
         }
     }
 
-    fn progress(&self) -> Progress {
-        Progress::new(self.global.quiet)
+    fn progress(&self, verb: Verb) -> Progress {
+        let jsonl = (self.global.format == Format::Jsonl).then_some(verb);
+        Progress::new(self.global.quiet, jsonl)
     }
 
     fn control(&self, selection: Option<&TenantSelection>) -> FanoutControl {
@@ -112,23 +96,22 @@ impl Ctx<'_> {
         let mut out = stdout.lock();
         match self.global.format {
             Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&json())?)?,
+            Format::Jsonl => writeln!(out, "{}", serde_json::to_string(&json())?)?,
             Format::Text => text(&mut out)?,
         }
         out.flush()?;
         Ok(())
     }
 
-    fn print_fanout(&self, report: &FanoutReport, verb: Verb) -> anyhow::Result<u8> {
+    /// Clears the progress bar, prints a fan-out's result and picks its exit code.
+    fn finish_fanout(&self, progress: &Progress, report: &FanoutReport, verb: Verb) -> anyhow::Result<u8> {
+        progress.finish();
         let verbose = self.global.verbose > 0;
         self.print(
-            || render::fanout_json(report, verb),
+            || render::fanout_json(report, verb, self.global.format == Format::Jsonl),
             |out| render::fanout_text(out, self.command, report, verb, verbose),
         )?;
-        Ok(if report.has_failures() {
-            exit::FAILURE
-        } else {
-            exit::SUCCESS
-        })
+        Ok(if report.has_failures() { exit::FAILURE } else { exit::SUCCESS })
     }
 }
 
@@ -175,19 +158,12 @@ async fn migrate_master(ctx: &Ctx<'_>, run: &RunArgs, dry_run: bool) -> anyhow::
         dry_run,
         run: &run_context,
     };
-    let report = tenantctl_engine::migrate_master(&db, request, &ctx.progress()).await?;
-    ctx.print(
-        || render::master_json(&report, Verb::Apply),
-        |out| render::master_text(out, &report, Verb::Apply),
-    )?;
+    let report = tenantctl_engine::migrate_master(&db, request, &ctx.progress(Verb::Apply)).await?;
+    ctx.print(|| render::master_json(&report, Verb::Apply), |out| render::master_text(out, &report, Verb::Apply))?;
     Ok(exit::SUCCESS)
 }
 
-async fn rollback_master(
-    ctx: &Ctx<'_>,
-    run: &RunArgs,
-    rollback: &RollbackArgs,
-) -> anyhow::Result<u8> {
+async fn rollback_master(ctx: &Ctx<'_>, run: &RunArgs, rollback: &RollbackArgs) -> anyhow::Result<u8> {
     let settings = ctx.settings(run)?;
     let set = load(&settings.master_dir)?;
     let db = ctx.connect(&settings).await?;
@@ -199,11 +175,8 @@ async fn rollback_master(
         dry_run: rollback.dry_run,
         run: &run_context,
     };
-    let report = tenantctl_engine::rollback_master(&db, request, &ctx.progress()).await?;
-    ctx.print(
-        || render::master_json(&report, Verb::Revert),
-        |out| render::master_text(out, &report, Verb::Revert),
-    )?;
+    let report = tenantctl_engine::rollback_master(&db, request, &ctx.progress(Verb::Apply)).await?;
+    ctx.print(|| render::master_json(&report, Verb::Revert), |out| render::master_text(out, &report, Verb::Revert))?;
     Ok(exit::SUCCESS)
 }
 
@@ -212,7 +185,7 @@ async fn provision(ctx: &Ctx<'_>, run: &RunArgs, orgs: Vec<OrgId>) -> anyhow::Re
     let set = load(&settings.tenant_dir)?;
     let db = ctx.connect(&settings).await?;
     let run_context = ctx.run_context();
-    let progress = ctx.progress();
+    let progress = ctx.progress(Verb::Apply);
     let control = ctx.control(None);
     let request = ProvisionRequest {
         set: &set,
@@ -224,22 +197,78 @@ async fn provision(ctx: &Ctx<'_>, run: &RunArgs, orgs: Vec<OrgId>) -> anyhow::Re
         run: &run_context,
     };
     let report = tenantctl_engine::provision(&db, request, &progress).await?;
-    progress.finish();
-    ctx.print_fanout(&report, Verb::Apply)
+    ctx.finish_fanout(&progress, &report, Verb::Apply)
+}
+
+/// What both tenant fan-outs need, resolved from their arguments.
+struct Fanout {
+    settings: Settings,
+    set: MigrationSet,
+    selection: Selection,
+    rollout: Rollout,
+    db: Database,
+    run_context: RunContext,
+    progress: Progress,
+    control: FanoutControl,
+}
+
+impl Fanout {
+    async fn prepare(ctx: &Ctx<'_>, run: &RunArgs, tenants: &TenantSelection, verb: Verb) -> anyhow::Result<Self> {
+        let settings = ctx.settings(run)?;
+        let set = load(&settings.tenant_dir)?;
+        let selection = selection(tenants)?;
+        let rollout = rollout(tenants)?;
+        let db = ctx.connect(&settings).await?;
+        Ok(Self {
+            settings,
+            set,
+            selection,
+            rollout,
+            db,
+            run_context: ctx.run_context(),
+            progress: ctx.progress(verb),
+            control: ctx.control(Some(tenants)),
+        })
+    }
+
+    fn request(&self, dry_run: bool) -> FanoutRequest<'_> {
+        FanoutRequest {
+            set: &self.set,
+            selection: self.selection.clone(),
+            settings: &self.settings.run,
+            control: &self.control,
+            rollout: self.rollout.clone(),
+            dry_run,
+            run: &self.run_context,
+        }
+    }
+}
+
+fn org_id(flag: &str, raw: &str) -> Result<OrgId, InputError> {
+    OrgId::new(raw).map_err(|e| InputError::new(format!("{flag} {raw:?}: {e}")))
 }
 
 fn selection(selection: &TenantSelection) -> Result<Selection, InputError> {
     if selection.tenants.is_empty() {
-        return Ok(Selection::All {
-            include_failed: selection.include_failed,
-        });
+        return Ok(Selection::All { include_failed: selection.include_failed });
     }
-    let orgs = selection
-        .tenants
-        .iter()
-        .map(|raw| OrgId::new(raw).map_err(|e| InputError::new(format!("--tenant {raw:?}: {e}"))))
-        .collect::<Result<Vec<_>, _>>()?;
+    let orgs = selection.tenants.iter().map(|raw| org_id("--tenant", raw)).collect::<Result<Vec<_>, _>>()?;
     Ok(Selection::Named(orgs))
+}
+
+fn rollout(selection: &TenantSelection) -> Result<Rollout, InputError> {
+    let canary = match (selection.canary, selection.canary_tenants.as_slice()) {
+        (Some(n), _) => Canary::First(n as usize),
+        (None, []) => Canary::None,
+        (None, names) => {
+            Canary::Named(names.iter().map(|raw| org_id("--canary-tenant", raw)).collect::<Result<Vec<_>, _>>()?)
+        }
+    };
+    let waves = match &selection.waves {
+        Some(text) => parse_waves(text).map_err(|e| InputError::new(e.to_string()))?,
+        None => Vec::new(),
+    };
+    Ok(Rollout { canary, waves })
 }
 
 async fn migrate_tenants(
@@ -249,25 +278,11 @@ async fn migrate_tenants(
     dry_run: bool,
     allow_out_of_order: bool,
 ) -> anyhow::Result<u8> {
-    let settings = ctx.settings(run)?;
-    let set = load(&settings.tenant_dir)?;
-    let selection = selection(tenants)?;
-    let db = ctx.connect(&settings).await?;
-    let run_context = ctx.run_context();
-    let progress = ctx.progress();
-    let control = ctx.control(Some(tenants));
-    let request = FanoutRequest {
-        set: &set,
-        selection,
-        settings: &settings.run,
-        control: &control,
-        dry_run,
-        run: &run_context,
-    };
+    let fanout = Fanout::prepare(ctx, run, tenants, Verb::Apply).await?;
     let report =
-        tenantctl_engine::migrate_tenants(&db, request, allow_out_of_order, &progress).await?;
-    progress.finish();
-    ctx.print_fanout(&report, Verb::Apply)
+        tenantctl_engine::migrate_tenants(&fanout.db, fanout.request(dry_run), allow_out_of_order, &fanout.progress)
+            .await?;
+    ctx.finish_fanout(&fanout.progress, &report, Verb::Apply)
 }
 
 async fn rollback_tenants(
@@ -276,69 +291,34 @@ async fn rollback_tenants(
     rollback: &RollbackArgs,
     tenants: &TenantSelection,
 ) -> anyhow::Result<u8> {
-    let settings = ctx.settings(run)?;
-    let set = load(&settings.tenant_dir)?;
-    let selection = selection(tenants)?;
-    let db = ctx.connect(&settings).await?;
-    let run_context = ctx.run_context();
-    let progress = ctx.progress();
-    let control = ctx.control(Some(tenants));
-    let request = FanoutRequest {
-        set: &set,
-        selection,
-        settings: &settings.run,
-        control: &control,
-        dry_run: rollback.dry_run,
-        run: &run_context,
-    };
+    let fanout = Fanout::prepare(ctx, run, tenants, Verb::Revert).await?;
+    let target = rollback_target(rollback);
     let report =
-        tenantctl_engine::rollback_tenants(&db, request, rollback_target(rollback), &progress)
+        tenantctl_engine::rollback_tenants(&fanout.db, fanout.request(rollback.dry_run), target, &fanout.progress)
             .await?;
-    progress.finish();
-    ctx.print_fanout(&report, Verb::Revert)
+    ctx.finish_fanout(&fanout.progress, &report, Verb::Revert)
 }
 
-async fn status(
-    ctx: &Ctx<'_>,
-    run: &RunArgs,
-    tenant: Option<&str>,
-    check: bool,
-) -> anyhow::Result<u8> {
+async fn status(ctx: &Ctx<'_>, run: &RunArgs, tenant: Option<&str>, check: bool) -> anyhow::Result<u8> {
     let settings = ctx.settings(run)?;
     let tenant_set = load(&settings.tenant_dir)?;
     if let Some(raw) = tenant {
-        let org = OrgId::new(raw).map_err(|e| InputError::new(format!("--tenant {raw:?}: {e}")))?;
+        let org = org_id("--tenant", raw)?;
         let db = ctx.connect(&settings).await?;
         let detail = tenantctl_engine::tenant_status(&db, &tenant_set, &org).await?;
-        ctx.print(
-            || render::tenant_json(&detail),
-            |out| render::tenant_text(out, &detail),
-        )?;
+        ctx.print(|| render::tenant_json(&detail), |out| render::tenant_text(out, &detail))?;
         return Ok(exit::SUCCESS);
     }
     let master_set = load(&settings.master_dir)?;
     let db = ctx.connect(&settings).await?;
     let report = tenantctl_engine::status(&db, &master_set, &tenant_set).await?;
-    ctx.print(
-        || render::status_json(&report),
-        |out| render::status_text(out, &report),
-    )?;
-    Ok(if check && !report.healthy() {
-        exit::FAILURE
-    } else {
-        exit::SUCCESS
-    })
+    ctx.print(|| render::status_json(&report), |out| render::status_text(out, &report))?;
+    Ok(if check && !report.healthy() { exit::FAILURE } else { exit::SUCCESS })
 }
 
-fn make_migration(
-    ctx: &Ctx<'_>,
-    kind: Kind,
-    raw_name: &str,
-    timestamp: bool,
-) -> anyhow::Result<u8> {
+fn make_migration(ctx: &Ctx<'_>, kind: Kind, raw_name: &str, timestamp: bool) -> anyhow::Result<u8> {
     let settings = ctx.settings(&RunArgs::default())?;
-    let name = tenantctl_migrations::migration_name(raw_name)
-        .map_err(|e| InputError::new(e.to_string()))?;
+    let name = tenantctl_migrations::migration_name(raw_name).map_err(|e| InputError::new(e.to_string()))?;
     let dir = match kind {
         Kind::Master => &settings.master_dir,
         Kind::Tenant => &settings.tenant_dir,
@@ -346,26 +326,16 @@ fn make_migration(
     let now = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
     let scaffold = tenantctl_migrations::scaffold(dir, &name, timestamp, &now)?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for (path, text) in [
-        (&scaffold.up, &scaffold.up_text),
-        (&scaffold.down, &scaffold.down_text),
-    ] {
+    for (path, text) in [(&scaffold.up, &scaffold.up_text), (&scaffold.down, &scaffold.down_text)] {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(path)
             .with_context(|| format!("creating {}", path.display()))?;
-        file.write_all(text.as_bytes())
-            .with_context(|| format!("writing {}", path.display()))?;
+        file.write_all(text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     }
-    let (up, down) = (
-        scaffold.up.display().to_string(),
-        scaffold.down.display().to_string(),
-    );
-    ctx.print(
-        || serde_json::json!({"up": up, "down": down}),
-        |out| writeln!(out, "{up}\n{down}"),
-    )?;
+    let (up, down) = (scaffold.up.display().to_string(), scaffold.down.display().to_string());
+    ctx.print(|| serde_json::json!({"up": up, "down": down}), |out| writeln!(out, "{up}\n{down}"))?;
     Ok(exit::SUCCESS)
 }
 
@@ -373,11 +343,7 @@ fn make_migration(
 fn read_org_ids(args: &[String], from_file: Option<&Path>) -> Result<Vec<OrgId>, InputError> {
     let mut orgs = Vec::new();
     for (i, raw) in args.iter().enumerate() {
-        orgs.push(
-            OrgId::new(raw).map_err(|e| {
-                InputError::new(format!("org id {raw:?} (argument {}): {e}", i + 1))
-            })?,
-        );
+        orgs.push(OrgId::new(raw).map_err(|e| InputError::new(format!("org id {raw:?} (argument {}): {e}", i + 1)))?);
     }
     let Some(path) = from_file else {
         return Ok(orgs);
@@ -389,24 +355,19 @@ fn read_org_ids(args: &[String], from_file: Option<&Path>) -> Result<Vec<OrgId>,
             .map_err(|e| InputError::new(format!("reading org ids from stdin: {e}")))?;
         (bytes, "stdin".to_owned())
     } else {
-        let bytes = std::fs::read(path)
-            .map_err(|e| InputError::new(format!("cannot read {}: {e}", path.display())))?;
+        let bytes = std::fs::read(path).map_err(|e| InputError::new(format!("cannot read {}: {e}", path.display())))?;
         (bytes, path.display().to_string())
     };
     for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let text = std::str::from_utf8(line).map_err(|_| {
-            InputError::new(format!(
-                "{name} line {}: not valid UTF-8 (save the file as UTF-8)",
-                i + 1
-            ))
-        })?;
+        let text = std::str::from_utf8(line)
+            .map_err(|_| InputError::new(format!("{name} line {}: not valid UTF-8 (save the file as UTF-8)", i + 1)))?;
         if text.trim().is_empty() || text.starts_with('#') {
             continue;
         }
-        orgs.push(OrgId::new(text).map_err(|e| {
-            InputError::new(format!("{name} line {}: org id {text:?}: {e}", i + 1))
-        })?);
+        orgs.push(
+            OrgId::new(text).map_err(|e| InputError::new(format!("{name} line {}: org id {text:?}: {e}", i + 1)))?,
+        );
     }
     if orgs.is_empty() {
         return Err(InputError::new(format!("{name} holds no org id")));

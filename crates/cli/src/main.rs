@@ -8,6 +8,7 @@ mod render;
 mod reporter;
 mod settings;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -16,7 +17,7 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-use crate::args::{Cli, GlobalArgs};
+use crate::args::{Cli, GlobalArgs, LogFormat};
 
 fn main() -> ExitCode {
     if let Err(message) = load_dotenv() {
@@ -27,16 +28,10 @@ fn main() -> ExitCode {
         Err(error) => return clap_error(&error),
     };
     init_tracing(&cli.global);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
-            return fail(
-                &format!("cannot start the async runtime: {e}"),
-                exit::FAILURE,
-            );
+            return fail(&format!("cannot start the async runtime: {e}"), exit::FAILURE);
         }
     };
     let cancel = CancellationToken::new();
@@ -59,12 +54,7 @@ fn main() -> ExitCode {
 
 /// Prints one line to stderr and returns the exit code.
 fn fail(message: &str, code: u8) -> ExitCode {
-    let one_line = message
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let one_line = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
     eprintln!("error: {one_line}");
     exit::exit(code)
 }
@@ -74,9 +64,7 @@ fn load_dotenv() -> Result<(), String> {
     match dotenvy::dotenv() {
         Ok(_) => Ok(()),
         Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(format!(
-            ".env: {e} (fix or remove the .env file in the working directory)"
-        )),
+        Err(e) => Err(format!(".env: {e} (fix or remove the .env file in the working directory)")),
     }
 }
 
@@ -85,9 +73,7 @@ fn clap_error(error: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     if matches!(
         error.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     ) {
         let _ = error.print();
         return match error.kind() {
@@ -96,11 +82,7 @@ fn clap_error(error: &clap::Error) -> ExitCode {
         };
     }
     let rendered = error.render().to_string();
-    let first: Vec<&str> = rendered
-        .lines()
-        .take_while(|l| !l.trim().is_empty())
-        .map(str::trim)
-        .collect();
+    let first: Vec<&str> = rendered.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
     let message = first.join(" ");
     let message = message.strip_prefix("error: ").unwrap_or(&message);
     fail(&format!("{message} (see `tenantctl --help`)"), exit::INPUT)
@@ -115,22 +97,20 @@ fn init_tracing(global: &GlobalArgs) {
     };
     let default = format!("warn,tenantctl={level},tenantctl_engine={level}");
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .without_time()
-        .init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    match global.log_format {
+        // JSON lines carry the span fields, among them the run's id.
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).init(),
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).without_time().init(),
+    }
 }
 
 /// First SIGINT or SIGTERM: stop scheduling tenants; in-flight ones commit or roll back.
 async fn watch_signals(cancel: CancellationToken, signal: Arc<AtomicU8>) {
     use tokio::signal::unix::{SignalKind, signal as unix_signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
-        unix_signal(SignalKind::interrupt()),
-        unix_signal(SignalKind::terminate()),
-    ) else {
+    let (Ok(mut interrupt), Ok(mut terminate)) =
+        (unix_signal(SignalKind::interrupt()), unix_signal(SignalKind::terminate()))
+    else {
         return;
     };
     let code = tokio::select! {

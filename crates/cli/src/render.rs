@@ -4,9 +4,7 @@
 use std::io::{self, Write};
 
 use serde_json::{Value, json};
-use tenantctl_engine::{
-    FanoutReport, MasterReport, Outcome, StatusReport, TenantDetail, TenantResult,
-};
+use tenantctl_engine::{FanoutReport, MasterReport, Outcome, StatusReport, TenantDetail, TenantResult};
 
 /// How a fan-out's versions are named in its output.
 #[derive(Debug, Clone, Copy)]
@@ -35,29 +33,31 @@ fn outcome_name(result: &TenantResult, dry_run: bool) -> &'static str {
     }
 }
 
-/// The JSON document of a fan-out.
-pub(crate) fn fanout_json(report: &FanoutReport, verb: Verb) -> Value {
-    let tenants: Vec<Value> = report
-        .tenants
-        .iter()
-        .map(|t| {
-            json!({
-                "org_id": t.org_id,
-                "schema": t.schema,
-                "outcome": outcome_name(t, report.dry_run),
-                verb.key(): t.versions,
-                "error": t.error,
-                "reason": t.reason,
-                "duration_ms": t.elapsed.as_millis(),
-            })
-        })
-        .collect();
+/// One tenant's result as JSON (an element of `tenants`, or a line of `--format jsonl`).
+pub(crate) fn tenant_result_json(t: &TenantResult, verb: Verb, dry_run: bool) -> Value {
     json!({
+        "org_id": t.org_id,
+        "schema": t.schema,
+        "outcome": outcome_name(t, dry_run),
+        verb.key(): t.versions,
+        "error": t.error,
+        "reason": t.reason,
+        "duration_ms": t.elapsed.as_millis(),
+    })
+}
+
+/// The JSON document of a fan-out; with `summary_only`, the closing object of `--format jsonl`.
+pub(crate) fn fanout_json(report: &FanoutReport, verb: Verb, summary_only: bool) -> Value {
+    let mut document = json!({
         "run_id": report.run_id,
         "dry_run": report.dry_run,
         "summary": report.summary,
-        "tenants": tenants,
-    })
+    });
+    if !summary_only {
+        let tenants: Vec<Value> = report.tenants.iter().map(|t| tenant_result_json(t, verb, report.dry_run)).collect();
+        document["tenants"] = Value::from(tenants);
+    }
+    document
 }
 
 /// A fan-out for people: failures in full, successes with `verbose`, and a summary line.
@@ -72,67 +72,33 @@ pub(crate) fn fanout_text(
         writeln!(out, "{command} --dry-run: nothing was changed")?;
     }
     for t in &report.tenants {
-        let versions = t
-            .versions
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
+        let versions = t.versions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
         match (t.outcome, report.dry_run) {
             (Outcome::Failed, _) => {
-                let first_line = t
-                    .error
-                    .as_deref()
-                    .unwrap_or_default()
-                    .lines()
-                    .next()
-                    .unwrap_or_default();
+                let first_line = t.error.as_deref().unwrap_or_default().lines().next().unwrap_or_default();
                 writeln!(out, "FAILED   {} ({}): {first_line}", t.org_id, t.schema)?;
             }
-            (Outcome::Succeeded, true) => writeln!(
-                out,
-                "would {}  {} ({}): {versions}",
-                verb_word(verb),
-                t.org_id,
-                t.schema
-            )?,
-            (Outcome::Succeeded, false) if verbose => writeln!(
-                out,
-                "ok       {} ({}): {} {versions}",
-                t.org_id,
-                t.schema,
-                verb.key()
-            )?,
+            (Outcome::Succeeded, true) => {
+                writeln!(out, "would {}  {} ({}): {versions}", verb_word(verb), t.org_id, t.schema)?
+            }
+            (Outcome::Succeeded, false) if verbose => {
+                writeln!(out, "ok       {} ({}): {} {versions}", t.org_id, t.schema, verb.key())?
+            }
             (Outcome::Skipped, _) if verbose || report.dry_run => {
-                writeln!(
-                    out,
-                    "skipped  {} ({}): {}",
-                    t.org_id,
-                    t.schema,
-                    t.reason.as_deref().unwrap_or_default()
-                )?;
+                writeln!(out, "skipped  {} ({}): {}", t.org_id, t.schema, t.reason.as_deref().unwrap_or_default())?;
             }
             _ => {}
         }
     }
     let s = report.summary;
-    let slowest: std::time::Duration = report
-        .tenants
-        .iter()
-        .map(|t| t.elapsed)
-        .max()
-        .unwrap_or_default();
+    let slowest: std::time::Duration = report.tenants.iter().map(|t| t.elapsed).max().unwrap_or_default();
     match report.dry_run {
         true => write!(
             out,
             "{command}: {} tenant(s) with work, {} failed to plan, {} with nothing to do",
             s.succeeded, s.failed, s.skipped
         )?,
-        false => write!(
-            out,
-            "{command}: {} succeeded, {} failed, {} skipped",
-            s.succeeded, s.failed, s.skipped
-        )?,
+        false => write!(out, "{command}: {} succeeded, {} failed, {} skipped", s.succeeded, s.failed, s.skipped)?,
     }
     if s.up_to_date > 0 {
         write!(out, ", {} already up to date", s.up_to_date)?;
@@ -159,18 +125,10 @@ pub(crate) fn master_json(report: &MasterReport, verb: Verb) -> Value {
 }
 
 /// A master command for people.
-pub(crate) fn master_text(
-    out: &mut dyn Write,
-    report: &MasterReport,
-    verb: Verb,
-) -> io::Result<()> {
+pub(crate) fn master_text(out: &mut dyn Write, report: &MasterReport, verb: Verb) -> io::Result<()> {
     let prefix = if report.dry_run { "would " } else { "" };
     if report.bootstrap_steps > 0 {
-        writeln!(
-            out,
-            "{prefix}create or upgrade tenantctl's tables ({} step(s))",
-            report.bootstrap_steps
-        )?;
+        writeln!(out, "{prefix}create or upgrade tenantctl's tables ({} step(s))", report.bootstrap_steps)?;
     }
     for m in &report.migrations {
         match report.dry_run {
@@ -180,20 +138,12 @@ pub(crate) fn master_text(
     }
     match (report.migrations.len(), report.batch) {
         (0, _) => writeln!(out, "master: nothing to {}", verb_word(verb)),
-        (n, Some(batch)) => writeln!(
-            out,
-            "master: {n} migration(s) {} as batch {batch}",
-            verb.key()
-        ),
+        (n, Some(batch)) => writeln!(out, "master: {n} migration(s) {} as batch {batch}", verb.key()),
         (n, None) => writeln!(
             out,
             "master: {n} migration(s) {}{}",
             if report.dry_run { "to " } else { "" },
-            if report.dry_run {
-                verb_word(verb)
-            } else {
-                verb.key()
-            }
+            if report.dry_run { verb_word(verb) } else { verb.key() }
         ),
     }
 }
@@ -206,50 +156,20 @@ pub(crate) fn status_json(report: &StatusReport) -> Value {
 /// `status` for people.
 pub(crate) fn status_text(out: &mut dyn Write, report: &StatusReport) -> io::Result<()> {
     if !report.initialized {
-        writeln!(
-            out,
-            "tenantctl has not run on this database yet: run `tenantctl migrate-master`"
-        )?;
+        writeln!(out, "tenantctl has not run on this database yet: run `tenantctl migrate-master`")?;
     }
-    let version = report
-        .master
-        .version
-        .map_or_else(|| "none".to_owned(), |v| v.to_string());
-    writeln!(
-        out,
-        "master:  version {version}, {} pending",
-        report.master.pending.len()
-    )?;
+    let version = report.master.version.map_or_else(|| "none".to_owned(), |v| v.to_string());
+    writeln!(out, "master:  version {version}, {} pending", report.master.pending.len())?;
     for file in &report.master.pending {
         writeln!(out, "         pending {file}")?;
     }
-    let by_status: Vec<String> = report
-        .tenants
-        .by_status
-        .iter()
-        .map(|(s, n)| format!("{s} {n}"))
-        .collect();
-    writeln!(
-        out,
-        "tenants: {} ({})",
-        report.tenants.total,
-        by_status.join(", ")
-    )?;
-    writeln!(
-        out,
-        "behind:  {} tenant(s) without every tenant migration",
-        report.tenants.behind
-    )?;
+    let by_status: Vec<String> = report.tenants.by_status.iter().map(|(s, n)| format!("{s} {n}")).collect();
+    writeln!(out, "tenants: {} ({})", report.tenants.total, by_status.join(", "))?;
+    writeln!(out, "behind:  {} tenant(s) without every tenant migration", report.tenants.behind)?;
     if !report.failed.is_empty() {
         writeln!(out, "failed tenants:")?;
         for f in &report.failed {
-            writeln!(
-                out,
-                "  {} ({}): {}",
-                f.org_id,
-                f.schema,
-                f.error.as_deref().unwrap_or("no error recorded")
-            )?;
+            writeln!(out, "  {} ({}): {}", f.org_id, f.schema, f.error.as_deref().unwrap_or("no error recorded"))?;
         }
     }
     if !report.recent_runs.is_empty() {
@@ -260,12 +180,7 @@ pub(crate) fn status_text(out: &mut dyn Write, report: &StatusReport) -> io::Res
                 _ => "did not finish".to_owned(),
             };
             let when = run.started_at.format("%Y-%m-%d %H:%M:%S UTC");
-            writeln!(
-                out,
-                "  {when}  {:<17} {:<12} {counts}",
-                run.command,
-                run.outcome.as_deref().unwrap_or("-")
-            )?;
+            writeln!(out, "  {when}  {:<17} {:<12} {counts}", run.command, run.outcome.as_deref().unwrap_or("-"))?;
         }
     }
     Ok(())

@@ -1,12 +1,14 @@
 //! Progress on stderr: an indicatif bar when stderr is a terminal, otherwise a log line every few
 //! seconds. The only place the CLI listens to engine events.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tenantctl_engine::{Event, Outcome, Reporter};
+
+use crate::render::{self, Verb};
 
 const LOG_EVERY: Duration = Duration::from_secs(5);
 
@@ -19,37 +21,27 @@ struct Counts {
     last_log: Instant,
 }
 
-/// Renders engine events on stderr.
+/// Renders engine events: progress on stderr, and with `--format jsonl` each tenant's result on stdout.
 #[derive(Debug)]
 pub(crate) struct Progress {
     bar: Option<ProgressBar>,
     counts: Mutex<Counts>,
+    jsonl: Option<Verb>,
 }
 
 impl Progress {
     /// A bar when stderr is a terminal and output is not quieted; log lines otherwise.
-    pub(crate) fn new(quiet: bool) -> Self {
+    pub(crate) fn new(quiet: bool, jsonl: Option<Verb>) -> Self {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{bar:30} {pos}/{len} tenants, {msg} failed, {per_sec}, ETA {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template("{bar:30} {pos}/{len} tenants, {msg} failed, {per_sec}, ETA {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar
         });
         let now = Instant::now();
-        Self {
-            bar,
-            counts: Mutex::new(Counts {
-                total: 0,
-                done: 0,
-                failed: 0,
-                started: now,
-                last_log: now,
-            }),
-        }
+        Self { bar, counts: Mutex::new(Counts { total: 0, done: 0, failed: 0, started: now, last_log: now }), jsonl }
     }
 
     /// Removes the bar before the summary is printed.
@@ -108,6 +100,12 @@ impl Reporter for Progress {
                 tracing::debug!(%run_id, total, "run started");
             }
             Event::TenantFinished(result) => {
+                if let Some(verb) = self.jsonl {
+                    let line = render::tenant_result_json(result, verb, false);
+                    let mut stdout = std::io::stdout().lock();
+                    // A closed stdout (a pipe to `head`) must not stop the run.
+                    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+                }
                 let failed = result.outcome == Outcome::Failed;
                 if failed {
                     self.log(|| {
@@ -121,15 +119,8 @@ impl Reporter for Progress {
                 }
                 self.tenant_finished(failed);
             }
-            Event::Retrying {
-                org_id,
-                attempt,
-                delay,
-                error,
-            } => self.log(|| {
-                tracing::warn!(
-                    "tenant {org_id}: attempt {attempt} failed ({error}); retrying in {delay:?}"
-                );
+            Event::Retrying { org_id, attempt, delay, error } => self.log(|| {
+                tracing::warn!("tenant {org_id}: attempt {attempt} failed ({error}); retrying in {delay:?}");
             }),
             Event::MasterMigration { file, elapsed, .. } => {
                 tracing::debug!("{file} done in {} ms", elapsed.as_millis());

@@ -30,6 +30,7 @@ struct FileConfig {
     statement_timeout: Option<String>,
     lock_retries: Option<u32>,
     connect_timeout: Option<String>,
+    connection_max_tenants: Option<u32>,
 }
 
 /// Everything a command needs, resolved.
@@ -47,26 +48,23 @@ impl Settings {
     /// Resolves settings from the command line (flags and environment) and the configuration file.
     pub(crate) fn resolve(global: &GlobalArgs, run: &RunArgs) -> Result<Self, InputError> {
         let (file, base) = load_file(global.config.as_deref())?;
-        let dir = |flag: &Option<PathBuf>, from_file: Option<PathBuf>, default: &str| match (
-            flag, from_file,
-        ) {
+        let dir = |flag: &Option<PathBuf>, from_file: Option<PathBuf>, default: &str| match (flag, from_file) {
             (Some(p), _) => p.clone(),
             (None, Some(p)) => base.join(p),
             (None, None) => PathBuf::from(default),
         };
-        let naming = SchemaNaming::new(
-            file.schema_prefix.as_deref().unwrap_or("tid_"),
-            file.schema_hash_len.unwrap_or(10),
-        )
-        .map_err(|e| InputError::new(format!("{e} (in the configuration)")))?;
-        let file_duration = |key: &str,
-                             value: &Option<String>|
-         -> Result<Option<Duration>, InputError> {
+        let naming =
+            SchemaNaming::new(file.schema_prefix.as_deref().unwrap_or("tid_"), file.schema_hash_len.unwrap_or(10))
+                .map_err(|e| InputError::new(format!("{e} (in the configuration)")))?;
+        let file_duration = |key: &str, value: &Option<String>| -> Result<Option<Duration>, InputError> {
             value
                 .as_deref()
                 .map(|v| {
-                    humantime::parse_duration(v)
-                        .map_err(|_| InputError::new(format!("config key `{key}`: `{v}` is not a duration such as \"500ms\" or \"5s\"")))
+                    humantime::parse_duration(v).map_err(|_| {
+                        InputError::new(format!(
+                            "config key `{key}`: `{v}` is not a duration such as \"500ms\" or \"5s\""
+                        ))
+                    })
                 })
                 .transpose()
         };
@@ -74,9 +72,7 @@ impl Settings {
             (Some(n), _) => n as usize,
             (None, Some(n)) if (1..=1000).contains(&n) => n,
             (None, Some(n)) => {
-                return Err(InputError::new(format!(
-                    "config key `concurrency`: {n} must be between 1 and 1000"
-                )));
+                return Err(InputError::new(format!("config key `concurrency`: {n} must be between 1 and 1000")));
             }
             (None, None) => DEFAULT_CONCURRENCY,
         };
@@ -87,14 +83,10 @@ impl Settings {
                 .lock_timeout
                 .or(file_duration("lock_timeout", &file.lock_timeout)?)
                 .unwrap_or(defaults.lock_timeout),
-            lock_retries: run
-                .lock_retries
-                .or(file.lock_retries)
-                .unwrap_or(defaults.lock_retries),
+            lock_retries: run.lock_retries.or(file.lock_retries).unwrap_or(defaults.lock_retries),
             retry_backoff: defaults.retry_backoff,
-            statement_timeout: run
-                .statement_timeout
-                .or(file_duration("statement_timeout", &file.statement_timeout)?),
+            statement_timeout: run.statement_timeout.or(file_duration("statement_timeout", &file.statement_timeout)?),
+            connection_max_tenants: file.connection_max_tenants.unwrap_or(defaults.connection_max_tenants),
         };
         Ok(Self {
             master_dir: dir(&global.master_dir, file.master_dir, "master_migrations"),
@@ -110,14 +102,13 @@ impl Settings {
     }
 
     /// How to reach the control database: `--database-url`/`DATABASE_URL`, else the `DB_*` variables.
-    pub(crate) fn connection(
-        &self,
-        global: &GlobalArgs,
-        command: &str,
-    ) -> Result<ConnectSettings, InputError> {
+    pub(crate) fn connection(&self, global: &GlobalArgs, command: &str) -> Result<ConnectSettings, InputError> {
         let options = match &global.database_url {
             Some(url) => PgConnectOptions::from_str(url).map_err(|e| {
-                InputError::new(format!("invalid database URL: {} (expected postgres://user:password@host:port/database)", redact(&e.to_string(), url)))
+                InputError::new(format!(
+                    "invalid database URL: {} (expected postgres://user:password@host:port/database)",
+                    redact(&e.to_string(), url)
+                ))
             })?,
             None => from_db_vars(&|name| std::env::var(name).ok())?,
         };
@@ -155,12 +146,10 @@ fn from_db_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<PgConnectOptions
             "no database given: pass --database-url, or set DATABASE_URL, or DB_HOST and DB_NAME (a .env file works too)",
         ));
     }
-    let mut options = PgConnectOptions::new_without_pgpass()
-        .host(&var("DB_HOST").unwrap_or_else(|| "localhost".into()));
+    let mut options =
+        PgConnectOptions::new_without_pgpass().host(&var("DB_HOST").unwrap_or_else(|| "localhost".into()));
     if let Some(port) = var("DB_PORT") {
-        let port: u16 = port
-            .parse()
-            .map_err(|_| InputError::new(format!("DB_PORT `{port}` is not a port number")))?;
+        let port: u16 = port.parse().map_err(|_| InputError::new(format!("DB_PORT `{port}` is not a port number")))?;
         options = options.port(port);
     }
     if let Some(user) = var("DB_USER") {
@@ -181,11 +170,7 @@ fn from_db_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<PgConnectOptions
             None => true,
             Some(v) => parse_bool("DB_SSL_REJECT_UNAUTHORIZED", v)?,
         };
-        options = options.ssl_mode(if verify {
-            PgSslMode::VerifyFull
-        } else {
-            PgSslMode::Require
-        });
+        options = options.ssl_mode(if verify { PgSslMode::VerifyFull } else { PgSslMode::Require });
         if let Some(cert) = var("DB_SSL_CERT_PATH") {
             options = options.ssl_root_cert(cert);
         }
@@ -197,18 +182,13 @@ fn parse_bool(name: &str, value: &str) -> Result<bool, InputError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
-        _ => Err(InputError::new(format!(
-            "{name} must be true, false, 1 or 0, not `{value}`"
-        ))),
+        _ => Err(InputError::new(format!("{name} must be true, false, 1 or 0, not `{value}`"))),
     }
 }
 
 /// Removes a URL's password from a message, should a parser ever echo it.
 fn redact(message: &str, url: &str) -> String {
-    match url::Url::parse(url)
-        .ok()
-        .and_then(|u| u.password().map(str::to_owned))
-    {
+    match url::Url::parse(url).ok().and_then(|u| u.password().map(str::to_owned)) {
         Some(password) if !password.is_empty() => message.replace(&password, "***"),
         _ => message.to_owned(),
     }
@@ -219,26 +199,14 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        }
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
     #[test]
     fn db_vars_build_options() {
-        let options = from_db_vars(&vars(&[
-            ("DB_HOST", "db.internal"),
-            ("DB_PORT", "6543"),
-            ("DB_NAME", "app"),
-        ]))
-        .unwrap();
+        let options =
+            from_db_vars(&vars(&[("DB_HOST", "db.internal"), ("DB_PORT", "6543"), ("DB_NAME", "app")])).unwrap();
         assert_eq!(options.get_host(), "db.internal");
         assert_eq!(options.get_port(), 6543);
         assert_eq!(options.get_database(), Some("app"));
@@ -249,12 +217,8 @@ mod tests {
         assert!(from_db_vars(&vars(&[])).is_err());
         assert!(from_db_vars(&vars(&[("DB_HOST", "h"), ("DB_PORT", "high")])).is_err());
         assert!(from_db_vars(&vars(&[("DB_HOST", "h"), ("DB_SSL", "yes")])).is_err());
-        let ssl = from_db_vars(&vars(&[
-            ("DB_HOST", "h"),
-            ("DB_SSL", "1"),
-            ("DB_SSL_REJECT_UNAUTHORIZED", "false"),
-        ]))
-        .unwrap();
+        let ssl =
+            from_db_vars(&vars(&[("DB_HOST", "h"), ("DB_SSL", "1"), ("DB_SSL_REJECT_UNAUTHORIZED", "false")])).unwrap();
         assert!(matches!(ssl.get_ssl_mode(), PgSslMode::Require));
     }
 
@@ -263,16 +227,12 @@ mod tests {
         assert!(toml::from_str::<FileConfig>("concurency = 4").is_err());
         assert!(toml::from_str::<FileConfig>("concurrency = \"four\"").is_err());
         let ok: FileConfig =
-            toml::from_str("concurrency = 8\nlock_timeout = \"500ms\"\nextensions = [\"pg_trgm\"]")
-                .unwrap();
+            toml::from_str("concurrency = 8\nlock_timeout = \"500ms\"\nextensions = [\"pg_trgm\"]").unwrap();
         assert_eq!(ok.concurrency, Some(8));
     }
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(
-            redact("bad s3cret here", "postgres://u:s3cret@h/db"),
-            "bad *** here"
-        );
+        assert_eq!(redact("bad s3cret here", "postgres://u:s3cret@h/db"), "bad *** here");
     }
 }

@@ -61,11 +61,10 @@ pub(crate) fn latest() -> i32 {
 
 /// The bootstrap version of the database: 0 when tenantctl never ran there.
 pub(crate) async fn current(conn: &mut PgConnection) -> Result<i32, EngineError> {
-    let exists: bool =
-        sqlx::query_scalar("SELECT to_regclass('public.tenantctl_bootstrap') IS NOT NULL")
-            .fetch_one(&mut *conn)
-            .await
-            .context("reading the bootstrap version")?;
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('public.tenantctl_bootstrap') IS NOT NULL")
+        .fetch_one(&mut *conn)
+        .await
+        .context("reading the bootstrap version")?;
     if !exists {
         return Ok(0);
     }
@@ -78,17 +77,12 @@ pub(crate) async fn current(conn: &mut PgConnection) -> Result<i32, EngineError>
 /// Refuses to work on a database whose bootstrap is missing, older or newer than this build's.
 pub(crate) async fn require(conn: &mut PgConnection) -> Result<(), EngineError> {
     match current(conn).await? {
-        0 => Err(EngineError::NotBootstrapped(
-            "the tenant registry does not exist in this database".into(),
-        )),
+        0 => Err(EngineError::NotBootstrapped("the tenant registry does not exist in this database".into())),
         v if v < latest() => Err(EngineError::NotBootstrapped(format!(
             "the registry is at bootstrap version {v}, older than {}",
             latest()
         ))),
-        v if v > latest() => Err(EngineError::BootstrapTooNew {
-            found: v,
-            known: latest(),
-        }),
+        v if v > latest() => Err(EngineError::BootstrapTooNew { found: v, known: latest() }),
         _ => Ok(()),
     }
 }
@@ -97,10 +91,7 @@ pub(crate) async fn require(conn: &mut PgConnection) -> Result<(), EngineError> 
 pub(crate) async fn upgrade(conn: &mut PgConnection) -> Result<usize, EngineError> {
     let current = current(conn).await?;
     if current > latest() {
-        return Err(EngineError::BootstrapTooNew {
-            found: current,
-            known: latest(),
-        });
+        return Err(EngineError::BootstrapTooNew { found: current, known: latest() });
     }
     if current == latest() {
         return Ok(0);
@@ -113,17 +104,11 @@ pub(crate) async fn upgrade(conn: &mut PgConnection) -> Result<usize, EngineErro
     .execute(&mut *tx)
     .await
     .context("creating public.tenantctl_bootstrap")?;
-    let pending: Vec<(i32, &str)> = STEPS
-        .iter()
-        .enumerate()
-        .map(|(i, sql)| (i32::try_from(i).unwrap_or(i32::MAX) + 1, *sql))
-        .collect();
+    let pending: Vec<(i32, &str)> =
+        STEPS.iter().enumerate().map(|(i, sql)| (i32::try_from(i).unwrap_or(i32::MAX) + 1, *sql)).collect();
     let mut ran = 0;
     for (version, sql) in pending.into_iter().filter(|(v, _)| *v > current) {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&mut *tx)
-            .await
-            .context(format!("bootstrap step {version}"))?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await.context(format!("bootstrap step {version}"))?;
         sqlx::query("INSERT INTO public.tenantctl_bootstrap (version) VALUES ($1)")
             .bind(version)
             .execute(&mut *tx)

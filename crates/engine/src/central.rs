@@ -21,38 +21,24 @@ impl Central {
                 .fetch_all(pool)
                 .await
                 .context("reading public.tenantctl_tenant_migrations")?;
-        let recorded = rows
-            .into_iter()
-            .filter_map(|(v, c)| Version::from_i64(v).map(|v| (v, c)))
-            .collect();
+        let recorded = rows.into_iter().filter_map(|(v, c)| Version::from_i64(v).map(|v| (v, c))).collect();
         Ok(Self { recorded })
     }
 
     /// Refuses files that differ from what was applied, an applied version whose file is gone, and
     /// a new file older than the newest applied version (unless out-of-order is allowed).
-    pub(crate) fn check(
-        &self,
-        set: &MigrationSet,
-        allow_out_of_order: bool,
-    ) -> Result<(), EngineError> {
+    pub(crate) fn check(&self, set: &MigrationSet, allow_out_of_order: bool) -> Result<(), EngineError> {
         for (version, checksum) in &self.recorded {
             let Some(m) = set.get(*version) else {
-                return Err(
-                    tenantctl_migrations::PlanError::MissingFile { version: *version }.into(),
-                );
+                return Err(tenantctl_migrations::PlanError::MissingFile { version: *version }.into());
             };
             if &m.checksum.to_hex() != checksum {
-                return Err(EngineError::CentralChecksum {
-                    version: *version,
-                    path: m.up.path.display().to_string(),
-                });
+                return Err(EngineError::CentralChecksum { version: *version, path: m.up.path.display().to_string() });
             }
         }
         if let Some(&newest) = self.recorded.keys().next_back()
             && !allow_out_of_order
-            && let Some(old) = set
-                .iter()
-                .find(|m| m.version < newest && !self.recorded.contains_key(&m.version))
+            && let Some(old) = set.iter().find(|m| m.version < newest && !self.recorded.contains_key(&m.version))
         {
             return Err(tenantctl_migrations::PlanError::OutOfOrder {
                 pending: old.version,
@@ -66,16 +52,9 @@ impl Central {
 
     /// Inside a tenant's transaction: records the versions this tenant applied that were not yet
     /// recorded when the run started (a concurrent tenant may race us: first commit wins, same bytes).
-    pub(crate) async fn record_new(
-        &self,
-        conn: &mut PgConnection,
-        ran: &[Ran<'_>],
-    ) -> Result<(), sqlx::Error> {
-        let new: Vec<&Migration> = ran
-            .iter()
-            .map(|r| r.migration)
-            .filter(|m| !self.recorded.contains_key(&m.version))
-            .collect();
+    pub(crate) async fn record_new(&self, conn: &mut PgConnection, ran: &[Ran<'_>]) -> Result<(), sqlx::Error> {
+        let new: Vec<&Migration> =
+            ran.iter().map(|r| r.migration).filter(|m| !self.recorded.contains_key(&m.version)).collect();
         if new.is_empty() {
             return Ok(());
         }

@@ -28,10 +28,7 @@ impl Database {
     /// Connects, proving the server is reachable with one connection before returning.
     pub async fn connect(settings: &ConnectSettings) -> Result<Self, EngineError> {
         let target = describe_target(&settings.options);
-        let unreachable = |reason: String| EngineError::Connect {
-            target: target.clone(),
-            reason,
-        };
+        let unreachable = |reason: String| EngineError::Connect { target: target.clone(), reason };
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections.max(1))
             .min_connections(0)
@@ -48,10 +45,7 @@ impl Database {
                 Ok(Self { pool })
             }
             Ok(Err(error)) => Err(unreachable(connect_reason(&error))),
-            Err(_) => Err(unreachable(format!(
-                "no answer within {:?} (connect_timeout)",
-                settings.connect_timeout
-            ))),
+            Err(_) => Err(unreachable(format!("no answer within {:?} (connect_timeout)", settings.connect_timeout))),
         }
     }
 
@@ -68,20 +62,13 @@ impl Database {
 
 /// `host:port/database`: what the user needs to recognise the target; never the password.
 pub fn describe_target(options: &PgConnectOptions) -> String {
-    format!(
-        "{}:{}/{}",
-        options.get_host(),
-        options.get_port(),
-        options.get_database().unwrap_or("postgres")
-    )
+    format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or("postgres"))
 }
 
 fn connect_reason(error: &sqlx::Error) -> String {
     match error {
         sqlx::Error::Database(db) => match db.code().as_deref() {
-            Some("28P01") => {
-                "password authentication failed (check DB_PASSWORD or the URL)".to_owned()
-            }
+            Some("28P01") => "password authentication failed (check DB_PASSWORD or the URL)".to_owned(),
             Some("3D000") => format!("{} (create it, or fix DB_NAME or the URL)", db.message()),
             Some("28000") => format!("{} (check pg_hba.conf and the user name)", db.message()),
             _ => db.message().to_owned(),

@@ -27,12 +27,12 @@ pub enum EngineError {
         reason: String,
     },
     /// A query failed.
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", describe(error))]
     Database {
         /// What was being done.
         context: String,
         /// The driver's error.
-        source: sqlx::Error,
+        error: sqlx::Error,
     },
     /// The bootstrap tables do not exist or are older than this tenantctl.
     #[error("{0}: run `tenantctl migrate-master` first")]
@@ -69,12 +69,12 @@ pub enum EngineError {
         problem: String,
     },
     /// A master migration failed (it was rolled back; earlier ones in the batch stay applied).
-    #[error("master migration {file} failed: {source}")]
+    #[error("master migration {file} failed: {}", describe(error))]
     MasterMigration {
         /// The file.
         file: String,
         /// The database error.
-        source: sqlx::Error,
+        error: sqlx::Error,
     },
 }
 
@@ -99,10 +99,7 @@ pub(crate) trait Context<T> {
 
 impl<T> Context<T> for Result<T, sqlx::Error> {
     fn context(self, context: impl Into<String>) -> Result<T, EngineError> {
-        self.map_err(|source| EngineError::Database {
-            context: context.into(),
-            source,
-        })
+        self.map_err(|error| EngineError::Database { context: context.into(), error })
     }
 }
 
@@ -110,10 +107,7 @@ impl<T> Context<T> for Result<T, sqlx::Error> {
 pub(crate) fn describe(error: &sqlx::Error) -> String {
     match error {
         sqlx::Error::Database(db) => {
-            let code = db
-                .code()
-                .map(|c| format!(" (SQLSTATE {c})"))
-                .unwrap_or_default();
+            let code = db.code().map(|c| format!(" (SQLSTATE {c})")).unwrap_or_default();
             format!("{}{code}", db.message())
         }
         other => other.to_string(),

@@ -23,15 +23,9 @@ pub(crate) async fn ensure(
 }
 
 /// Creates the missing extensions; the caller holds the global lock.
-pub(crate) async fn create_missing(
-    conn: &mut PgConnection,
-    extensions: &[String],
-) -> Result<(), EngineError> {
+pub(crate) async fn create_missing(conn: &mut PgConnection, extensions: &[String]) -> Result<(), EngineError> {
     for name in missing(conn, extensions).await? {
-        let sql = format!(
-            "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA public",
-            quote_ident(&name)
-        );
+        let sql = format!("CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA public", quote_ident(&name));
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .execute(&mut *conn)
             .await
@@ -40,10 +34,7 @@ pub(crate) async fn create_missing(
     Ok(())
 }
 
-async fn missing(
-    conn: &mut PgConnection,
-    extensions: &[String],
-) -> Result<Vec<String>, EngineError> {
+async fn missing(conn: &mut PgConnection, extensions: &[String]) -> Result<Vec<String>, EngineError> {
     if extensions.is_empty() {
         return Ok(Vec::new());
     }

@@ -24,12 +24,36 @@ pub(crate) trait Target {
     fn schema(&self) -> &SchemaName;
 }
 
+/// The failure budget and cancellation of one run, shared by all its stages.
+#[derive(Debug)]
+pub(crate) struct Budget<'a> {
+    control: &'a FanoutControl,
+    failures: AtomicUsize,
+}
+
+impl<'a> Budget<'a> {
+    pub(crate) fn new(control: &'a FanoutControl) -> Self {
+        Self { control, failures: AtomicUsize::new(0) }
+    }
+
+    /// Why no new tenant may start, if one may not.
+    fn stop_reason(&self) -> Option<&'static str> {
+        if self.control.cancel.is_cancelled() {
+            Some("not started: the run was interrupted")
+        } else if self.control.max_failures.is_some_and(|max| self.failures.load(Ordering::Relaxed) >= max) {
+            Some("not started: --max-failures reached")
+        } else {
+            None
+        }
+    }
+}
+
 /// Runs `work` on every target, at most `concurrency` at once. Results come back in the order of
 /// `targets`; each is also reported as it finishes.
 pub(crate) async fn fan_out<'a, T, F, Fut>(
     targets: &'a [T],
     concurrency: usize,
-    control: &FanoutControl,
+    budget: &Budget<'_>,
     reporter: &dyn Reporter,
     work: F,
 ) -> Vec<TenantResult>
@@ -38,29 +62,18 @@ where
     F: Fn(&'a T) -> Fut,
     Fut: Future<Output = TenantResult>,
 {
-    let failures = AtomicUsize::new(0);
-    let stopped = |failures: &AtomicUsize| {
-        control.cancel.is_cancelled()
-            || control
-                .max_failures
-                .is_some_and(|max| failures.load(Ordering::Relaxed) >= max)
-    };
     let work = &work;
     let mut results: Vec<(usize, TenantResult)> = futures::stream::iter(targets.iter().enumerate())
-        .map(|(index, target)| {
-            let failures = &failures;
-            async move {
-                let result = if stopped(failures) {
-                    not_started(target, control)
-                } else {
-                    work(target).await
-                };
-                if result.outcome == Outcome::Failed {
-                    failures.fetch_add(1, Ordering::Relaxed);
-                }
-                reporter.report(&Event::TenantFinished(result.clone()));
-                (index, result)
+        .map(|(index, target)| async move {
+            let result = match budget.stop_reason() {
+                Some(reason) => not_started(target, reason),
+                None => work(target).await,
+            };
+            if result.outcome == Outcome::Failed {
+                budget.failures.fetch_add(1, Ordering::Relaxed);
             }
+            reporter.report(&Event::TenantFinished(result.clone()));
+            (index, result)
         })
         .buffer_unordered(concurrency.max(1))
         .collect()
@@ -69,11 +82,8 @@ where
     results.into_iter().map(|(_, r)| r).collect()
 }
 
-fn not_started(target: &impl Target, control: &FanoutControl) -> TenantResult {
-    let reason = match control.cancel.is_cancelled() {
-        true => "not started: the run was interrupted",
-        false => "not started: --max-failures reached",
-    };
+/// The result of a target the run did not start.
+pub(crate) fn not_started(target: &impl Target, reason: &str) -> TenantResult {
     TenantResult {
         org_id: target.org_id().clone(),
         schema: target.schema().clone(),

@@ -43,11 +43,7 @@ impl OrgId {
         if chars > MAX_ORG_ID_CHARS {
             return Err(OrgIdError::TooLong(chars));
         }
-        if let Some((at, c)) = raw
-            .chars()
-            .enumerate()
-            .find(|(_, c)| is_control_or_format(*c))
-        {
+        if let Some((at, c)) = raw.chars().enumerate().find(|(_, c)| is_control_or_format(*c)) {
             return Err(OrgIdError::ControlCharacter(c as u32, at + 1));
         }
         if raw.trim() != raw {
@@ -95,9 +91,7 @@ impl SchemaName {
     /// Accepts names of the form `[a-z_][a-z0-9_]*` up to 63 bytes, as stored in the registry.
     pub fn new(name: &str) -> Option<Self> {
         let mut chars = name.chars();
-        let first_ok = chars
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_');
         let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         (first_ok && rest_ok && name.len() <= MAX_IDENTIFIER_BYTES).then(|| Self(name.to_owned()))
     }
@@ -158,10 +152,7 @@ pub enum NamingError {
 impl SchemaNaming {
     /// The default: `tid_` and 10 hex digits.
     pub fn standard() -> Self {
-        Self {
-            prefix: "tid_".to_owned(),
-            hash_len: 10,
-        }
+        Self { prefix: "tid_".to_owned(), hash_len: 10 }
     }
 
     /// A validated naming configuration.
@@ -174,16 +165,9 @@ impl SchemaNaming {
         }
         let total = prefix.len() + hash_len;
         if total > MAX_IDENTIFIER_BYTES {
-            return Err(NamingError::TooLong {
-                prefix: prefix.to_owned(),
-                hash_len,
-                total,
-            });
+            return Err(NamingError::TooLong { prefix: prefix.to_owned(), hash_len, total });
         }
-        Ok(Self {
-            prefix: prefix.to_owned(),
-            hash_len,
-        })
+        Ok(Self { prefix: prefix.to_owned(), hash_len })
     }
 
     /// The schema for an org.
@@ -204,18 +188,9 @@ mod tests {
         assert_eq!(OrgId::new(""), Err(OrgIdError::Empty));
         assert_eq!(OrgId::new(&"x".repeat(256)), Err(OrgIdError::TooLong(256)));
         assert!(OrgId::new(&"é".repeat(255)).is_ok());
-        assert!(matches!(
-            OrgId::new("a\0b"),
-            Err(OrgIdError::ControlCharacter(0, 2))
-        ));
-        assert!(matches!(
-            OrgId::new("a\nb"),
-            Err(OrgIdError::ControlCharacter(10, 2))
-        ));
-        assert!(matches!(
-            OrgId::new("a\u{200B}b"),
-            Err(OrgIdError::ControlCharacter(0x200B, 2))
-        ));
+        assert!(matches!(OrgId::new("a\0b"), Err(OrgIdError::ControlCharacter(0, 2))));
+        assert!(matches!(OrgId::new("a\nb"), Err(OrgIdError::ControlCharacter(10, 2))));
+        assert!(matches!(OrgId::new("a\u{200B}b"), Err(OrgIdError::ControlCharacter(0x200B, 2))));
         assert_eq!(OrgId::new(" acme"), Err(OrgIdError::Padded));
     }
 
@@ -230,18 +205,9 @@ mod tests {
 
     #[test]
     fn naming_limits() {
-        assert!(matches!(
-            SchemaNaming::new("Tid_", 10),
-            Err(NamingError::BadPrefix(_))
-        ));
-        assert!(matches!(
-            SchemaNaming::new("t_", 3),
-            Err(NamingError::BadHashLen(3))
-        ));
-        assert!(matches!(
-            SchemaNaming::new(&"p".repeat(40), 32),
-            Err(NamingError::TooLong { total: 72, .. })
-        ));
+        assert!(matches!(SchemaNaming::new("Tid_", 10), Err(NamingError::BadPrefix(_))));
+        assert!(matches!(SchemaNaming::new("t_", 3), Err(NamingError::BadHashLen(3))));
+        assert!(matches!(SchemaNaming::new(&"p".repeat(40), 32), Err(NamingError::TooLong { total: 72, .. })));
         assert!(SchemaNaming::new(&"p".repeat(31), 32).is_ok());
     }
 }

@@ -15,7 +15,9 @@ mod identity;
 mod locks;
 mod master;
 mod provision;
+mod recycle;
 mod registry;
+mod rollout;
 mod runner;
 mod runs;
 mod settings;
@@ -28,16 +30,14 @@ pub use error::{EngineError, ErrorKind};
 pub use events::{Event, Outcome, Reporter, Silent, Summary, TenantResult};
 pub use fanout::FanoutControl;
 pub use identity::{NamingError, OrgId, OrgIdError, SchemaName, SchemaNaming};
-pub use master::{
-    MasterReport, MasterRequest, MasterRollback, MasterStep, migrate_master, rollback_master,
-};
+pub use master::{MasterReport, MasterRequest, MasterRollback, MasterStep, migrate_master, rollback_master};
 pub use provision::{ProvisionRequest, provision};
 pub use registry::{Selection, Tenant, TenantStatus};
+pub use rollout::{Canary, Rollout, RolloutError, parse_waves};
 pub use runs::RunContext;
 pub use settings::RunSettings;
 pub use status::{
-    FailedTenant, MasterStatus, RecentRun, StatusReport, TenantCounts, TenantDetail, status,
-    tenant_status,
+    FailedTenant, MasterStatus, RecentRun, StatusReport, TenantCounts, TenantDetail, status, tenant_status,
 };
 pub use tenants::{FanoutReport, FanoutRequest, migrate_tenants, rollback_tenants};
 pub use tracking::AppliedRow;

@@ -39,31 +39,22 @@ pub(crate) async fn acquire_global(
         .context("taking tenantctl's global advisory lock")?;
     if !got {
         reporter.report(&crate::Event::WaitingForLock);
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "SET lock_timeout = '{GLOBAL_WAIT}'"
-        )))
-        .execute(&mut *conn)
-        .await
-        .context("setting lock_timeout")?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET lock_timeout = '{GLOBAL_WAIT}'")))
+            .execute(&mut *conn)
+            .await
+            .context("setting lock_timeout")?;
         sqlx::query("SELECT pg_advisory_lock($1)")
             .bind(global())
             .execute(&mut *conn)
             .await
-            .context(format!(
-                "waiting (at most {GLOBAL_WAIT}) for another tenantctl run's global lock"
-            ))?;
-        sqlx::raw_sql("RESET lock_timeout")
-            .execute(&mut *conn)
-            .await
-            .context("resetting lock_timeout")?;
+            .context(format!("waiting (at most {GLOBAL_WAIT}) for another tenantctl run's global lock"))?;
+        sqlx::raw_sql("RESET lock_timeout").execute(&mut *conn).await.context("resetting lock_timeout")?;
     }
     Ok(())
 }
 
 /// Releases the global lock.
-pub(crate) async fn release_global(
-    conn: &mut sqlx::PgConnection,
-) -> Result<(), crate::EngineError> {
+pub(crate) async fn release_global(conn: &mut sqlx::PgConnection) -> Result<(), crate::EngineError> {
     use crate::error::Context;
     sqlx::query("SELECT pg_advisory_unlock($1)")
         .bind(global())

@@ -12,8 +12,8 @@ use tenantctl_migrations::{
 use crate::settings::pg_duration;
 use crate::tracking::{AppliedRow, Ran, TrackingTable, next_batch};
 use crate::{
-    Database, EngineError, Event, Reporter, RunContext, RunSettings, Summary, bootstrap,
-    error::Context, extensions, locks, runs,
+    Database, EngineError, Event, Reporter, RunContext, RunSettings, Summary, bootstrap, error::Context, extensions,
+    locks, runs,
 };
 
 /// One master migration applied, reverted, or (dry run) planned.
@@ -65,18 +65,9 @@ pub async fn migrate_master(
 ) -> Result<MasterReport, EngineError> {
     let mut conn = dedicated(db).await?;
     if request.dry_run {
-        let bootstrap_steps =
-            usize::try_from(bootstrap::latest() - bootstrap::current(&mut conn).await?)
-                .unwrap_or(0);
+        let bootstrap_steps = usize::try_from(bootstrap::latest() - bootstrap::current(&mut conn).await?).unwrap_or(0);
         let applied = read_applied(&mut conn, bootstrap_steps == 0).await?;
-        let pending = plan_up(
-            &applied
-                .iter()
-                .map(AppliedRow::as_applied)
-                .collect::<Vec<_>>(),
-            request.set,
-            false,
-        )?;
+        let pending = plan_up(&applied.iter().map(AppliedRow::as_applied).collect::<Vec<_>>(), request.set, false)?;
         return Ok(report(None, bootstrap_steps, planned(&pending), None));
     }
     locks::acquire_global(&mut conn, reporter).await?;
@@ -96,35 +87,18 @@ async fn migrate_locked(
     let bootstrap_steps = bootstrap::upgrade(conn).await?;
     extensions::create_missing(conn, request.extensions).await?;
     let applied = read_applied(conn, true).await?;
-    let pending = plan_up(
-        &applied
-            .iter()
-            .map(AppliedRow::as_applied)
-            .collect::<Vec<_>>(),
-        request.set,
-        false,
-    )?;
+    let pending = plan_up(&applied.iter().map(AppliedRow::as_applied).collect::<Vec<_>>(), request.set, false)?;
     runs::start(db.pool(), request.run).await?;
     let batch = next_batch(&applied);
     let mut steps = Vec::new();
     let mut result = Ok(());
     for migration in pending {
-        match run_one(
-            conn,
-            migration,
-            &migration.up,
-            request.settings,
-            Apply::Up(batch),
-        )
-        .await
-        {
+        match run_one(conn, migration, &migration.up, request.settings, Apply::Up(batch)).await {
             Ok(step) => {
                 reporter.report(&Event::MasterMigration {
                     version: step.version,
                     file: step.file.clone(),
-                    elapsed: std::time::Duration::from_millis(
-                        u64::try_from(step.duration_ms).unwrap_or(u64::MAX),
-                    ),
+                    elapsed: std::time::Duration::from_millis(u64::try_from(step.duration_ms).unwrap_or(u64::MAX)),
                 });
                 steps.push(step);
             }
@@ -137,12 +111,7 @@ async fn migrate_locked(
     finish(db, request.run, steps.len(), &result).await?;
     result?;
     let batch = (!steps.is_empty()).then_some(batch);
-    Ok(report(
-        Some(request.run.run_id),
-        bootstrap_steps,
-        steps,
-        batch,
-    ))
+    Ok(report(Some(request.run.run_id), bootstrap_steps, steps, batch))
 }
 
 /// What `rollback-master` needs besides the database.
@@ -171,14 +140,8 @@ pub async fn rollback_master(
     bootstrap::require(&mut conn).await?;
     if request.dry_run {
         let applied = read_applied(&mut conn, true).await?;
-        let revert = plan_down(
-            &applied
-                .iter()
-                .map(AppliedRow::as_applied)
-                .collect::<Vec<_>>(),
-            request.set,
-            request.target,
-        )?;
+        let revert =
+            plan_down(&applied.iter().map(AppliedRow::as_applied).collect::<Vec<_>>(), request.set, request.target)?;
         return Ok(report(None, 0, planned(&revert), None));
     }
     locks::acquire_global(&mut conn, reporter).await?;
@@ -196,14 +159,8 @@ async fn rollback_locked(
     reporter: &dyn Reporter,
 ) -> Result<MasterReport, EngineError> {
     let applied = read_applied(conn, true).await?;
-    let revert = plan_down(
-        &applied
-            .iter()
-            .map(AppliedRow::as_applied)
-            .collect::<Vec<_>>(),
-        request.set,
-        request.target,
-    )?;
+    let revert =
+        plan_down(&applied.iter().map(AppliedRow::as_applied).collect::<Vec<_>>(), request.set, request.target)?;
     runs::start(db.pool(), request.run).await?;
     let mut steps = Vec::new();
     let mut result = Ok(());
@@ -216,9 +173,7 @@ async fn rollback_locked(
                 reporter.report(&Event::MasterMigration {
                     version: step.version,
                     file: step.file.clone(),
-                    elapsed: std::time::Duration::from_millis(
-                        u64::try_from(step.duration_ms).unwrap_or(u64::MAX),
-                    ),
+                    elapsed: std::time::Duration::from_millis(u64::try_from(step.duration_ms).unwrap_or(u64::MAX)),
                 });
                 steps.push(step);
             }
@@ -240,17 +195,11 @@ async fn dedicated(db: &Database) -> Result<PgConnection, EngineError> {
     Ok(conn.detach())
 }
 
-async fn read_applied(
-    conn: &mut PgConnection,
-    bootstrapped: bool,
-) -> Result<Vec<AppliedRow>, EngineError> {
+async fn read_applied(conn: &mut PgConnection, bootstrapped: bool) -> Result<Vec<AppliedRow>, EngineError> {
     if !bootstrapped {
         return Ok(Vec::new());
     }
-    TrackingTable::master()
-        .read_if_exists(conn)
-        .await
-        .context("reading public.tenantctl_master_migrations")
+    TrackingTable::master().read_if_exists(conn).await.context("reading public.tenantctl_master_migrations")
 }
 
 enum Apply {
@@ -268,76 +217,45 @@ async fn run_one(
     apply: Apply,
 ) -> Result<MasterStep, EngineError> {
     let file = script.file_name();
-    let failed = |source| EngineError::MasterMigration {
-        file: file.clone(),
-        source,
-    };
+    let failed = |error| EngineError::MasterMigration { file: file.clone(), error };
     let started = Instant::now();
     let lock_timeout = pg_duration(Some(script.lock_timeout.unwrap_or(settings.lock_timeout)));
     let statement_timeout = pg_duration(script.statement_timeout.or(settings.statement_timeout));
     let mut tx = match script.transaction {
         TransactionMode::Transaction => {
             let mut tx = conn.begin().await.map_err(failed)?;
-            set_timeouts(&mut tx, &lock_timeout, &statement_timeout, true)
-                .await
-                .map_err(failed)?;
-            sqlx::raw_sql(AssertSqlSafe(script.sql.as_str()))
-                .execute(&mut *tx)
-                .await
-                .map_err(failed)?;
+            set_timeouts(&mut tx, &lock_timeout, &statement_timeout, true).await.map_err(failed)?;
+            sqlx::raw_sql(AssertSqlSafe(script.sql.as_str())).execute(&mut *tx).await.map_err(failed)?;
             tx
         }
         TransactionMode::None => {
-            set_timeouts(conn, &lock_timeout, &statement_timeout, false)
-                .await
-                .map_err(failed)?;
+            set_timeouts(conn, &lock_timeout, &statement_timeout, false).await.map_err(failed)?;
             for statement in script.statements.iter().flatten() {
-                sqlx::raw_sql(AssertSqlSafe(statement.as_str()))
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(failed)?;
+                sqlx::raw_sql(AssertSqlSafe(statement.as_str())).execute(&mut *conn).await.map_err(failed)?;
             }
-            sqlx::raw_sql("RESET lock_timeout; RESET statement_timeout")
-                .execute(&mut *conn)
-                .await
-                .map_err(failed)?;
+            sqlx::raw_sql("RESET lock_timeout; RESET statement_timeout").execute(&mut *conn).await.map_err(failed)?;
             conn.begin().await.map_err(failed)?
         }
     };
     let elapsed = started.elapsed();
     let table = TrackingTable::master();
     match apply {
-        Apply::Up(batch) => {
-            table
-                .record(&mut tx, &[Ran { migration, elapsed }], batch)
-                .await
-        }
+        Apply::Up(batch) => table.record(&mut tx, &[Ran { migration, elapsed }], batch).await,
         Apply::Down => table.forget(&mut tx, &[migration.version]).await,
     }
     .map_err(failed)?;
     tx.commit().await.map_err(failed)?;
-    Ok(MasterStep {
-        version: migration.version,
-        file,
-        duration_ms: elapsed.as_millis(),
-    })
+    Ok(MasterStep { version: migration.version, file, duration_ms: elapsed.as_millis() })
 }
 
-async fn set_timeouts(
-    conn: &mut PgConnection,
-    lock: &str,
-    statement: &str,
-    local: bool,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "SELECT set_config('lock_timeout', $1, $3), set_config('statement_timeout', $2, $3)",
-    )
-    .bind(lock)
-    .bind(statement)
-    .bind(local)
-    .execute(conn)
-    .await
-    .map(|_| ())
+async fn set_timeouts(conn: &mut PgConnection, lock: &str, statement: &str, local: bool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT set_config('lock_timeout', $1, $3), set_config('statement_timeout', $2, $3)")
+        .bind(lock)
+        .bind(statement)
+        .bind(local)
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 async fn finish(
@@ -346,33 +264,12 @@ async fn finish(
     done: usize,
     result: &Result<(), EngineError>,
 ) -> Result<(), EngineError> {
-    let summary = Summary {
-        succeeded: done,
-        failed: usize::from(result.is_err()),
-        ..Summary::default()
-    };
-    runs::finish(
-        db.pool(),
-        run.run_id,
-        &summary,
-        if result.is_ok() {
-            "succeeded"
-        } else {
-            "failed"
-        },
-    )
-    .await
+    let summary = Summary { succeeded: done, failed: usize::from(result.is_err()), ..Summary::default() };
+    runs::finish(db.pool(), run.run_id, &summary, if result.is_ok() { "succeeded" } else { "failed" }).await
 }
 
 fn planned(migrations: &[&Migration]) -> Vec<MasterStep> {
-    migrations
-        .iter()
-        .map(|m| MasterStep {
-            version: m.version,
-            file: m.up.file_name(),
-            duration_ms: 0,
-        })
-        .collect()
+    migrations.iter().map(|m| MasterStep { version: m.version, file: m.up.file_name(), duration_ms: 0 }).collect()
 }
 
 fn report(
@@ -381,11 +278,5 @@ fn report(
     migrations: Vec<MasterStep>,
     batch: Option<i32>,
 ) -> MasterReport {
-    MasterReport {
-        run_id,
-        dry_run: run_id.is_none(),
-        bootstrap_steps,
-        migrations,
-        batch,
-    }
+    MasterReport { run_id, dry_run: run_id.is_none(), bootstrap_steps, migrations, batch }
 }

@@ -6,13 +6,14 @@ use sqlx::PgPool;
 use tenantctl_migrations::MigrationSet;
 
 use crate::error::describe;
-use crate::fanout::{FanoutControl, Target, fan_out};
+use crate::fanout::{Budget, FanoutControl, Target, fan_out};
+use crate::recycle::Recycler;
 use crate::registry::{Tenant, TenantStatus, tenant_from_row};
 use crate::runner::{self, Direction, Job};
 use crate::tenants::{FanoutReport, run_recorded};
 use crate::{
-    Database, EngineError, OrgId, Outcome, Reporter, RunContext, RunSettings, SchemaName,
-    SchemaNaming, TenantResult, bootstrap, central::Central, error::Context, extensions,
+    Database, EngineError, OrgId, Outcome, Reporter, RunContext, RunSettings, SchemaName, SchemaNaming, TenantResult,
+    bootstrap, central::Central, error::Context, extensions,
 };
 
 /// Everything provisioning needs besides the database.
@@ -64,44 +65,25 @@ pub async fn provision(
     let mut targets: Vec<NewTenant> = Vec::with_capacity(request.orgs.len());
     for org in request.orgs {
         if !targets.iter().any(|t| &t.org_id == org) {
-            targets.push(NewTenant {
-                org_id: org.clone(),
-                schema: request.naming.schema_for(org),
-            });
+            targets.push(NewTenant { org_id: org.clone(), schema: request.naming.schema_for(org) });
         }
     }
-    let direction = Direction::Up {
-        create_schema: true,
-        allow_out_of_order: true,
-        central: &central,
-    };
+    let direction = Direction::Up { create_schema: true, allow_out_of_order: true, central: &central };
+    let recycler = Recycler::new(request.settings.connection_max_tenants);
     let job = Job {
         pool: db.pool(),
         set: request.set,
         settings: request.settings,
         direction,
         reporter,
+        recycler: &recycler,
         plan_only: false,
     };
     let control = request.control;
-    run_recorded(
-        db,
-        request.run,
-        false,
-        targets.len(),
-        0,
-        control,
-        reporter,
-        || {
-            fan_out(
-                &targets,
-                request.settings.concurrency,
-                control,
-                reporter,
-                move |t| provision_one(job, t),
-            )
-        },
-    )
+    let budget = Budget::new(control);
+    run_recorded(db, request.run, false, targets.len(), 0, control, reporter, || {
+        fan_out(&targets, request.settings.concurrency, &budget, reporter, move |t| provision_one(job, t))
+    })
     .await
 }
 
@@ -117,11 +99,7 @@ async fn provision_one(job: Job<'_>, new: &NewTenant) -> TenantResult {
         plan_error: None,
     };
     match register(job.pool, new).await {
-        Err(e) => finished(
-            Outcome::Failed,
-            Some(format!("registering the tenant: {}", describe(&e))),
-            None,
-        ),
+        Err(e) => finished(Outcome::Failed, Some(format!("registering the tenant: {}", describe(&e))), None),
         Ok(Registered::Collision { owner }) => finished(
             Outcome::Failed,
             Some(format!(
@@ -131,19 +109,13 @@ async fn provision_one(job: Job<'_>, new: &NewTenant) -> TenantResult {
             )),
             None,
         ),
-        Ok(Registered::Existing(t)) if t.status == TenantStatus::Active => finished(
-            Outcome::Skipped,
-            None,
-            Some("already provisioned and ACTIVE"),
-        ),
-        Ok(Registered::Existing(t)) if t.status == TenantStatus::Archived => finished(
-            Outcome::Skipped,
-            None,
-            Some("ARCHIVED: not provisioned again"),
-        ),
-        Ok(Registered::Existing(tenant) | Registered::New(tenant)) => {
-            runner::run(job, &tenant).await
+        Ok(Registered::Existing(t)) if t.status == TenantStatus::Active => {
+            finished(Outcome::Skipped, None, Some("already provisioned and ACTIVE"))
         }
+        Ok(Registered::Existing(t)) if t.status == TenantStatus::Archived => {
+            finished(Outcome::Skipped, None, Some("ARCHIVED: not provisioned again"))
+        }
+        Ok(Registered::Existing(tenant) | Registered::New(tenant)) => runner::run(job, &tenant).await,
     }
 }
 
@@ -166,22 +138,18 @@ async fn register(pool: &PgPool, new: &NewTenant) -> Result<Registered, sqlx::Er
     if let Some(row) = inserted {
         return tenant_from_row(&row).map(Registered::New);
     }
-    let rows = sqlx::query("SELECT id, org_id, schema_name, status FROM public.tenants WHERE org_id = $1 OR schema_name = $2")
-        .bind(new.org_id.as_str())
-        .bind(new.schema.as_str())
-        .fetch_all(pool)
-        .await?;
-    let tenants = rows
-        .iter()
-        .map(tenant_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows =
+        sqlx::query("SELECT id, org_id, schema_name, status FROM public.tenants WHERE org_id = $1 OR schema_name = $2")
+            .bind(new.org_id.as_str())
+            .bind(new.schema.as_str())
+            .fetch_all(pool)
+            .await?;
+    let tenants = rows.iter().map(tenant_from_row).collect::<Result<Vec<_>, _>>()?;
     if let Some(own) = tenants.iter().find(|t| t.org_id == new.org_id) {
         return Ok(Registered::Existing(own.clone()));
     }
     match tenants.into_iter().next() {
-        Some(other) => Ok(Registered::Collision {
-            owner: other.org_id.to_string(),
-        }),
+        Some(other) => Ok(Registered::Collision { owner: other.org_id.to_string() }),
         None => Err(sqlx::Error::RowNotFound),
     }
 }

@@ -23,12 +23,7 @@ pub enum TenantStatus {
 
 impl TenantStatus {
     /// Every status, in display order.
-    pub const ALL: [Self; 4] = [
-        Self::Provisioning,
-        Self::Active,
-        Self::Failed,
-        Self::Archived,
-    ];
+    pub const ALL: [Self; 4] = [Self::Provisioning, Self::Active, Self::Failed, Self::Archived];
 
     /// The text stored in the registry.
     pub fn as_str(self) -> &'static str {
@@ -88,21 +83,16 @@ pub(crate) fn tenant_from_row(row: &PgRow) -> Result<Tenant, sqlx::Error> {
     Ok(Tenant {
         id: row.try_get("id")?,
         org_id: OrgId::from_registry(row.try_get("org_id")?),
-        schema: SchemaName::new(&schema).ok_or_else(|| {
-            sqlx::Error::Decode(format!("registry holds an invalid schema name `{schema}`").into())
-        })?,
-        status: TenantStatus::parse(&status).ok_or_else(|| {
-            sqlx::Error::Decode(format!("registry holds an unknown status `{status}`").into())
-        })?,
+        schema: SchemaName::new(&schema)
+            .ok_or_else(|| sqlx::Error::Decode(format!("registry holds an invalid schema name `{schema}`").into()))?,
+        status: TenantStatus::parse(&status)
+            .ok_or_else(|| sqlx::Error::Decode(format!("registry holds an unknown status `{status}`").into()))?,
     })
 }
 
 /// The registry's mirror values for a tenant that has every migration of `set`.
 pub(crate) fn up_to_date_mirror(set: &MigrationSet) -> (Option<i64>, i32) {
-    (
-        set.latest().map(|m| m.version.as_i64()),
-        i32::try_from(set.len()).unwrap_or(i32::MAX),
-    )
+    (set.latest().map(|m| m.version.as_i64()), i32::try_from(set.len()).unwrap_or(i32::MAX))
 }
 
 /// The tenants a fan-out must visit, in registry order, and how many the mirror shows as already
@@ -122,9 +112,7 @@ pub(crate) async fn targets(
             let (latest, count) = skip_up_to_date.map(up_to_date_mirror).unzip();
             let filter = "status = ANY($1) AND ($2 = false OR schema_version IS DISTINCT FROM $3 \
                           OR migration_count IS DISTINCT FROM $4)";
-            let sql = format!(
-                "SELECT {COLUMNS} FROM public.tenants WHERE {filter} ORDER BY created_at, id"
-            );
+            let sql = format!("SELECT {COLUMNS} FROM public.tenants WHERE {filter} ORDER BY created_at, id");
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(&statuses)
                 .bind(skip_up_to_date.is_some())
@@ -141,16 +129,12 @@ pub(crate) async fn targets(
             let up_to_date = match skip_up_to_date {
                 None => 0,
                 Some(_) => {
-                    let total: i64 = sqlx::query_scalar(
-                        "SELECT count(*) FROM public.tenants WHERE status = ANY($1)",
-                    )
-                    .bind(&statuses)
-                    .fetch_one(pool)
-                    .await
-                    .context("counting tenants")?;
-                    usize::try_from(total)
-                        .unwrap_or(0)
-                        .saturating_sub(tenants.len())
+                    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM public.tenants WHERE status = ANY($1)")
+                        .bind(&statuses)
+                        .fetch_one(pool)
+                        .await
+                        .context("counting tenants")?;
+                    usize::try_from(total).unwrap_or(0).saturating_sub(tenants.len())
                 }
             };
             Ok((tenants, up_to_date))
@@ -160,35 +144,26 @@ pub(crate) async fn targets(
 
 async fn named(pool: &PgPool, orgs: &[OrgId]) -> Result<Vec<Tenant>, EngineError> {
     let ids: Vec<&str> = orgs.iter().map(OrgId::as_str).collect();
-    let sql = format!(
-        "SELECT {COLUMNS} FROM public.tenants WHERE org_id = ANY($1) ORDER BY created_at, id"
-    );
+    let sql = format!("SELECT {COLUMNS} FROM public.tenants WHERE org_id = ANY($1) ORDER BY created_at, id");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&ids)
         .fetch_all(pool)
         .await
         .context("reading the tenant registry")?;
-    let tenants = rows
-        .iter()
-        .map(tenant_from_row)
-        .collect::<Result<Vec<_>, _>>()
-        .context("reading the tenant registry")?;
+    let tenants =
+        rows.iter().map(tenant_from_row).collect::<Result<Vec<_>, _>>().context("reading the tenant registry")?;
     for org in orgs {
         match tenants.iter().find(|t| &t.org_id == org) {
             None => {
                 return Err(EngineError::Tenant {
                     org_id: org.clone(),
-                    problem: "is not in the registry (check the org id, or provision it first)"
-                        .into(),
+                    problem: "is not in the registry (check the org id, or provision it first)".into(),
                 });
             }
             Some(t) if !matches!(t.status, TenantStatus::Active | TenantStatus::Failed) => {
                 return Err(EngineError::Tenant {
                     org_id: org.clone(),
-                    problem: format!(
-                        "is {}; only ACTIVE or FAILED tenants can be selected",
-                        t.status.as_str()
-                    ),
+                    problem: format!("is {}; only ACTIVE or FAILED tenants can be selected", t.status.as_str()),
                 });
             }
             Some(_) => {}
@@ -198,16 +173,14 @@ async fn named(pool: &PgPool, orgs: &[OrgId]) -> Result<Vec<Tenant>, EngineError
 }
 
 /// Marks a tenant FAILED with its error (after its transaction was rolled back).
-pub(crate) async fn mark_failed(
-    pool: &PgPool,
-    tenant_id: i64,
-    error: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE public.tenants SET status = 'FAILED', last_error = $2, updated_at = clock_timestamp() WHERE id = $1")
-        .bind(tenant_id)
-        .bind(error)
-        .execute(pool)
-        .await?;
+pub(crate) async fn mark_failed(pool: &PgPool, tenant_id: i64, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE public.tenants SET status = 'FAILED', last_error = $2, updated_at = clock_timestamp() WHERE id = $1",
+    )
+    .bind(tenant_id)
+    .bind(error)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

@@ -6,13 +6,12 @@
 use std::time::{Duration, Instant};
 
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
-use tenantctl_migrations::{
-    Migration, MigrationSet, PlanError, RollbackTarget, Script, Version, plan_down, plan_up,
-};
+use tenantctl_migrations::{Migration, MigrationSet, PlanError, RollbackTarget, Script, Version, plan_down, plan_up};
 
 use crate::central::Central;
 use crate::error::describe;
 use crate::events::{Event, Outcome, Reporter, TenantResult};
+use crate::recycle::Recycler;
 use crate::registry::{self, Tenant, TenantStatus};
 use crate::settings::{RunSettings, pg_duration};
 use crate::tracking::{AppliedRow, Ran, TrackingTable, next_batch};
@@ -22,11 +21,7 @@ use crate::{SchemaName, locks};
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Direction<'a> {
     /// Apply pending migrations (creating the schema first when provisioning).
-    Up {
-        create_schema: bool,
-        allow_out_of_order: bool,
-        central: &'a Central,
-    },
+    Up { create_schema: bool, allow_out_of_order: bool, central: &'a Central },
     /// Revert migrations.
     Down { target: RollbackTarget },
 }
@@ -39,6 +34,7 @@ pub(crate) struct Job<'a> {
     pub(crate) settings: &'a RunSettings,
     pub(crate) direction: Direction<'a>,
     pub(crate) reporter: &'a dyn Reporter,
+    pub(crate) recycler: &'a Recycler,
     /// Only read and plan; change nothing (`--dry-run`, and the pre-flight check of rollbacks).
     pub(crate) plan_only: bool,
 }
@@ -52,11 +48,7 @@ struct Failure {
 
 impl Failure {
     fn plan(error: PlanError) -> Self {
-        Self {
-            message: error.to_string(),
-            retryable: false,
-            plan_error: Some(error),
-        }
+        Self { message: error.to_string(), retryable: false, plan_error: Some(error) }
     }
 
     fn db(context: Option<&str>, error: &sqlx::Error) -> Self {
@@ -64,11 +56,7 @@ impl Failure {
             Some(c) => format!("{c}: {}", describe(error)),
             None => describe(error),
         };
-        Self {
-            message,
-            retryable: is_transient(error),
-            plan_error: None,
-        }
+        Self { message, retryable: is_transient(error), plan_error: None }
     }
 }
 
@@ -76,10 +64,7 @@ impl Failure {
 fn is_transient(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Database(db) => {
-            matches!(
-                db.code().as_deref(),
-                Some("55P03" | "40P01" | "40001" | "57P01" | "57P02" | "57P03")
-            )
+            matches!(db.code().as_deref(), Some("55P03" | "40P01" | "40001" | "57P01" | "57P02" | "57P03"))
         }
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Protocol(_) => true,
@@ -103,10 +88,7 @@ pub(crate) async fn run(job: Job<'_>, tenant: &Tenant) -> TenantResult {
         match attempt_once(job, tenant).await {
             Ok(done) => break Ok(done),
             Err(f) if f.retryable && attempt <= job.settings.lock_retries => {
-                let delay = job
-                    .settings
-                    .retry_backoff
-                    .saturating_mul(1 << (attempt - 1).min(16));
+                let delay = job.settings.retry_backoff.saturating_mul(1 << (attempt - 1).min(16));
                 job.reporter.report(&Event::Retrying {
                     org_id: tenant.org_id.clone(),
                     attempt,
@@ -124,11 +106,8 @@ pub(crate) async fn run(job: Job<'_>, tenant: &Tenant) -> TenantResult {
         Ok(Done::Nothing(reason)) => (Outcome::Skipped, Vec::new(), None, Some(reason.to_owned())),
         Err(f) => {
             plan_error = f.plan_error;
-            let message = if f.retryable {
-                format!("{} (gave up after {attempt} attempts)", f.message)
-            } else {
-                f.message
-            };
+            let message =
+                if f.retryable { format!("{} (gave up after {attempt} attempts)", f.message) } else { f.message };
             let message = match job.plan_only {
                 true => message,
                 false => match registry::mark_failed(job.pool, tenant.id, &message).await {
@@ -152,49 +131,44 @@ pub(crate) async fn run(job: Job<'_>, tenant: &Tenant) -> TenantResult {
 }
 
 async fn attempt_once(job: Job<'_>, tenant: &Tenant) -> Result<Done, Failure> {
-    let mut conn = job
-        .pool
-        .acquire()
-        .await
-        .map_err(|e| Failure::db(Some("no connection"), &e))?;
+    let mut conn = job.pool.acquire().await.map_err(|e| Failure::db(Some("no connection"), &e))?;
     let mut tx = conn.begin().await.map_err(|e| Failure::db(None, &e))?;
-    match in_transaction(job, tenant, &mut tx).await {
-        Ok(done) if !job.plan_only => {
-            tx.commit()
-                .await
-                .map_err(|e| Failure::db(Some("commit"), &e))?;
-            Ok(done)
-        }
+    let (outcome, pid) = in_transaction(job, tenant, &mut tx).await;
+    let outcome = match outcome {
+        Ok(done) if !job.plan_only => tx.commit().await.map(|()| done).map_err(|e| Failure::db(Some("commit"), &e)),
         other => {
             // Best effort: on a broken connection the server rolls back by itself.
             let _ = tx.rollback().await;
             other
         }
+    };
+    if pid.is_some_and(|pid| job.recycler.served(pid)) {
+        conn.close_on_drop();
     }
+    outcome
 }
 
 const HELD_ELSEWHERE: &str = "another tenantctl run holds this tenant";
 const UP_TO_DATE: &str = "up to date";
 const NOTHING_TO_REVERT: &str = "nothing to roll back";
 
+/// The tenant's work inside its transaction; also returns the backend's pid, for recycling.
 async fn in_transaction(
     job: Job<'_>,
     tenant: &Tenant,
     conn: &mut PgConnection,
-) -> Result<Done, Failure> {
-    let locked = prepare(conn, &tenant.schema, job.settings)
-        .await
-        .map_err(|e| Failure::db(None, &e))?;
-    if !locked {
-        return Ok(Done::Nothing(HELD_ELSEWHERE));
+) -> (Result<Done, Failure>, Option<i32>) {
+    match prepare(conn, &tenant.schema, job.settings).await {
+        Err(e) => (Err(Failure::db(None, &e)), None),
+        Ok((false, pid)) => (Ok(Done::Nothing(HELD_ELSEWHERE)), Some(pid)),
+        Ok((true, pid)) => (locked_work(job, tenant, conn).await, Some(pid)),
     }
+}
+
+async fn locked_work(job: Job<'_>, tenant: &Tenant, conn: &mut PgConnection) -> Result<Done, Failure> {
     let table = TrackingTable::tenant(&tenant.schema);
     match job.direction {
-        Direction::Up {
-            create_schema,
-            allow_out_of_order,
-            central,
-        } => {
+        Direction::Up { create_schema, allow_out_of_order, central } => {
             let rows = if job.plan_only {
                 table.read_if_exists(conn).await
             } else {
@@ -215,14 +189,8 @@ async fn in_transaction(
             }
             let ran = apply(conn, &pending, job.settings, |m| &m.up).await?;
             if !ran.is_empty() {
-                table
-                    .record(conn, &ran, next_batch(&rows))
-                    .await
-                    .map_err(|e| Failure::db(Some("recording"), &e))?;
-                central
-                    .record_new(conn, &ran)
-                    .await
-                    .map_err(|e| Failure::db(Some("recording centrally"), &e))?;
+                table.record(conn, &ran, next_batch(&rows)).await.map_err(|e| Failure::db(Some("recording"), &e))?;
+                central.record_new(conn, &ran).await.map_err(|e| Failure::db(Some("recording centrally"), &e))?;
             }
             let mut versions: Vec<Version> = rows.iter().map(|r| r.version).collect();
             versions.extend(ran.iter().map(|r| r.migration.version));
@@ -234,29 +202,17 @@ async fn in_transaction(
             })
         }
         Direction::Down { target } => {
-            let rows = table
-                .read_if_exists(conn)
-                .await
-                .map_err(|e| Failure::db(Some("reading the tracking table"), &e))?;
+            let rows =
+                table.read_if_exists(conn).await.map_err(|e| Failure::db(Some("reading the tracking table"), &e))?;
             let applied: Vec<_> = rows.iter().map(AppliedRow::as_applied).collect();
             let revert = plan_down(&applied, job.set, target).map_err(Failure::plan)?;
             if job.plan_only || revert.is_empty() {
                 return Ok(planned(&revert, NOTHING_TO_REVERT));
             }
-            let ran = apply(conn, &revert, job.settings, |m| {
-                m.down.as_ref().unwrap_or(&m.up)
-            })
-            .await?;
+            let ran = apply(conn, &revert, job.settings, |m| m.down.as_ref().unwrap_or(&m.up)).await?;
             let reverted: Vec<Version> = ran.iter().map(|r| r.migration.version).collect();
-            table
-                .forget(conn, &reverted)
-                .await
-                .map_err(|e| Failure::db(Some("updating the tracking table"), &e))?;
-            let remaining: Vec<Version> = rows
-                .iter()
-                .map(|r| r.version)
-                .filter(|v| !reverted.contains(v))
-                .collect();
+            table.forget(conn, &reverted).await.map_err(|e| Failure::db(Some("updating the tracking table"), &e))?;
+            let remaining: Vec<Version> = rows.iter().map(|r| r.version).filter(|v| !reverted.contains(v)).collect();
             update_mirror(conn, tenant, &remaining).await?;
             Ok(Done::Changed(reverted))
         }
@@ -271,14 +227,14 @@ fn planned(migrations: &[&Migration], nothing: &'static str) -> Done {
 }
 
 /// Takes the tenant's advisory lock (without waiting) and sets the transaction's settings, in one
-/// round trip. False when another run holds the tenant.
+/// round trip. False when another run holds the tenant. Also returns the backend's pid.
 async fn prepare(
     conn: &mut PgConnection,
     schema: &SchemaName,
     settings: &RunSettings,
-) -> Result<bool, sqlx::Error> {
-    let (locked,): (bool,) = sqlx::query_as(
-        "SELECT pg_try_advisory_xact_lock($1) FROM (SELECT
+) -> Result<(bool, i32), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT pg_try_advisory_xact_lock($1), pg_backend_pid() FROM (SELECT
              set_config('search_path', $2, true), set_config('lock_timeout', $3, true),
              set_config('statement_timeout', $4, true), set_config('client_min_messages', 'warning', true)) s",
     )
@@ -287,8 +243,7 @@ async fn prepare(
     .bind(pg_duration(Some(settings.lock_timeout)))
     .bind(pg_duration(settings.statement_timeout))
     .fetch_one(conn)
-    .await?;
-    Ok(locked)
+    .await
 }
 
 /// Runs each script in order inside the current transaction, honouring per-file timeouts.
@@ -317,10 +272,7 @@ async fn apply<'m>(
             .execute(&mut *conn)
             .await
             .map_err(|e| Failure::db(Some(&file), &e))?;
-        ran.push(Ran {
-            migration,
-            elapsed: started.elapsed(),
-        });
+        ran.push(Ran { migration, elapsed: started.elapsed() });
         if overridden {
             set_timeouts(conn, settings.lock_timeout, settings.statement_timeout)
                 .await
@@ -330,26 +282,16 @@ async fn apply<'m>(
     Ok(ran)
 }
 
-async fn set_timeouts(
-    conn: &mut PgConnection,
-    lock: Duration,
-    statement: Option<Duration>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
-    )
-    .bind(pg_duration(Some(lock)))
-    .bind(pg_duration(statement))
-    .execute(conn)
-    .await
-    .map(|_| ())
+async fn set_timeouts(conn: &mut PgConnection, lock: Duration, statement: Option<Duration>) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)")
+        .bind(pg_duration(Some(lock)))
+        .bind(pg_duration(statement))
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
-async fn update_mirror(
-    conn: &mut PgConnection,
-    tenant: &Tenant,
-    versions: &[Version],
-) -> Result<(), Failure> {
+async fn update_mirror(conn: &mut PgConnection, tenant: &Tenant, versions: &[Version]) -> Result<(), Failure> {
     let newest = versions.iter().max().map(|v| v.as_i64());
     let count = i32::try_from(versions.len()).unwrap_or(i32::MAX);
     registry::mark_current(conn, tenant.id, newest, count)

@@ -40,12 +40,7 @@ pub(crate) async fn start(pool: &PgPool, run: &RunContext) -> Result<(), EngineE
     Ok(())
 }
 
-pub(crate) async fn finish(
-    pool: &PgPool,
-    run_id: Uuid,
-    summary: &Summary,
-    outcome: &str,
-) -> Result<(), EngineError> {
+pub(crate) async fn finish(pool: &PgPool, run_id: Uuid, summary: &Summary, outcome: &str) -> Result<(), EngineError> {
     let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
     sqlx::query(
         "UPDATE public.tenantctl_runs SET finished_at = clock_timestamp(), succeeded = $2, failed = $3, \

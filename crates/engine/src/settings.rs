@@ -15,6 +15,8 @@ pub struct RunSettings {
     pub retry_backoff: Duration,
     /// `statement_timeout` of every tenant transaction, if any.
     pub statement_timeout: Option<Duration>,
+    /// Close a connection after it has served this many tenants (bounds the backend's catalog cache).
+    pub connection_max_tenants: u32,
 }
 
 impl Default for RunSettings {
@@ -25,6 +27,7 @@ impl Default for RunSettings {
             lock_retries: 3,
             retry_backoff: Duration::from_millis(250),
             statement_timeout: None,
+            connection_max_tenants: 250,
         }
     }
 }

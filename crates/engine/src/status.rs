@@ -95,42 +95,23 @@ pub async fn status(
     let mut conn = db.pool().acquire().await.context("connecting")?;
     let initialized = bootstrap::current(&mut conn).await? > 0;
     let applied = match initialized {
-        true => TrackingTable::master()
-            .read_if_exists(&mut conn)
-            .await
-            .context("reading master migrations")?,
+        true => TrackingTable::master().read_if_exists(&mut conn).await.context("reading master migrations")?,
         false => Vec::new(),
     };
-    let master = MasterStatus {
-        version: applied.iter().map(|r| r.version).max(),
-        pending: pending(master_set, &applied),
-    };
-    let mut by_status: BTreeMap<&'static str, i64> =
-        TenantStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    let master =
+        MasterStatus { version: applied.iter().map(|r| r.version).max(), pending: pending(master_set, &applied) };
+    let mut by_status: BTreeMap<&'static str, i64> = TenantStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     if !initialized {
-        let tenants = TenantCounts {
-            total: 0,
-            by_status,
-            behind: 0,
-        };
-        return Ok(StatusReport {
-            initialized,
-            master,
-            tenants,
-            failed: Vec::new(),
-            recent_runs: Vec::new(),
-        });
+        let tenants = TenantCounts { total: 0, by_status, behind: 0 };
+        return Ok(StatusReport { initialized, master, tenants, failed: Vec::new(), recent_runs: Vec::new() });
     }
-    let counts: Vec<(String, i64)> =
-        sqlx::query_as("SELECT status, count(*) FROM public.tenants GROUP BY status")
-            .fetch_all(&mut *conn)
-            .await
-            .context("counting tenants")?;
+    let counts: Vec<(String, i64)> = sqlx::query_as("SELECT status, count(*) FROM public.tenants GROUP BY status")
+        .fetch_all(&mut *conn)
+        .await
+        .context("counting tenants")?;
     for (status, n) in counts {
-        if let Some(slot) = TenantStatus::ALL
-            .iter()
-            .find(|s| s.as_str() == status)
-            .and_then(|s| by_status.get_mut(s.as_str()))
+        if let Some(slot) =
+            TenantStatus::ALL.iter().find(|s| s.as_str() == status).and_then(|s| by_status.get_mut(s.as_str()))
         {
             *slot = n;
         }
@@ -155,19 +136,8 @@ pub async fn status(
     Ok(StatusReport {
         initialized,
         master,
-        tenants: TenantCounts {
-            total: by_status.values().sum(),
-            by_status,
-            behind,
-        },
-        failed: failed
-            .into_iter()
-            .map(|(org_id, schema, error)| FailedTenant {
-                org_id,
-                schema,
-                error,
-            })
-            .collect(),
+        tenants: TenantCounts { total: by_status.values().sum(), by_status, behind },
+        failed: failed.into_iter().map(|(org_id, schema, error)| FailedTenant { org_id, schema, error }).collect(),
         recent_runs,
     })
 }
@@ -192,10 +162,7 @@ async fn recent_runs(conn: &mut PgConnection) -> Result<Vec<RecentRun>, EngineEr
             skipped: row.try_get("skipped")?,
         })
     };
-    rows.iter()
-        .map(run)
-        .collect::<Result<_, _>>()
-        .context("reading recent runs")
+    rows.iter().map(run).collect::<Result<_, _>>().context("reading recent runs")
 }
 
 /// One tenant in detail.
@@ -212,42 +179,23 @@ pub struct TenantDetail {
 }
 
 /// `status --tenant ORG_ID`.
-pub async fn tenant_status(
-    db: &Database,
-    tenant_set: &MigrationSet,
-    org: &OrgId,
-) -> Result<TenantDetail, EngineError> {
+pub async fn tenant_status(db: &Database, tenant_set: &MigrationSet, org: &OrgId) -> Result<TenantDetail, EngineError> {
     let mut conn = db.pool().acquire().await.context("connecting")?;
     bootstrap::require(&mut conn).await?;
-    let row = sqlx::query(
-        "SELECT id, org_id, schema_name, status, last_error FROM public.tenants WHERE org_id = $1",
-    )
-    .bind(org.as_str())
-    .fetch_optional(&mut *conn)
-    .await
-    .context("reading the registry")?
-    .ok_or_else(|| EngineError::Tenant {
-        org_id: org.clone(),
-        problem: "is not in the registry".into(),
-    })?;
+    let row = sqlx::query("SELECT id, org_id, schema_name, status, last_error FROM public.tenants WHERE org_id = $1")
+        .bind(org.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .context("reading the registry")?
+        .ok_or_else(|| EngineError::Tenant { org_id: org.clone(), problem: "is not in the registry".into() })?;
     let tenant = tenant_from_row(&row).context("reading the registry")?;
     let last_error: Option<String> = row.try_get("last_error").context("reading the registry")?;
-    let applied = TrackingTable::tenant(&tenant.schema)
-        .read_if_exists(&mut conn)
-        .await
-        .context("reading the tracking table")?;
+    let applied =
+        TrackingTable::tenant(&tenant.schema).read_if_exists(&mut conn).await.context("reading the tracking table")?;
     let pending = pending(tenant_set, &applied);
-    Ok(TenantDetail {
-        tenant,
-        last_error,
-        applied,
-        pending,
-    })
+    Ok(TenantDetail { tenant, last_error, applied, pending })
 }
 
 fn pending(set: &MigrationSet, applied: &[AppliedRow]) -> Vec<String> {
-    set.iter()
-        .filter(|m| !applied.iter().any(|a| a.version == m.version))
-        .map(|m| m.up.file_name())
-        .collect()
+    set.iter().filter(|m| !applied.iter().any(|a| a.version == m.version)).map(|m| m.up.file_name()).collect()
 }

@@ -5,12 +5,14 @@ use tenantctl_migrations::{MigrationSet, PlanError, RollbackTarget};
 use uuid::Uuid;
 
 use crate::central::{self, Central};
-use crate::fanout::{FanoutControl, fan_out};
+use crate::fanout::{Budget, FanoutControl, fan_out, not_started};
+use crate::recycle::Recycler;
 use crate::registry::{self, Selection};
+use crate::rollout::{Canary, Rollout, stage_ends};
 use crate::runner::{self, Direction, Job};
 use crate::{
-    Database, EngineError, Event, Outcome, Reporter, RunContext, RunSettings, Summary,
-    TenantResult, bootstrap, error::Context, runs,
+    Database, EngineError, Event, Outcome, Reporter, RunContext, RunSettings, Summary, TenantResult, bootstrap,
+    error::Context, runs,
 };
 
 /// What a fan-out did (or, in a dry run, would do).
@@ -44,6 +46,8 @@ pub struct FanoutRequest<'a> {
     pub settings: &'a RunSettings,
     /// Failure budget and cancellation.
     pub control: &'a FanoutControl,
+    /// Canary and waves.
+    pub rollout: Rollout,
     /// Change nothing; plan per tenant.
     pub dry_run: bool,
     /// Audit context.
@@ -59,13 +63,8 @@ pub async fn migrate_tenants(
 ) -> Result<FanoutReport, EngineError> {
     let central = prepare(db, request.set, allow_out_of_order).await?;
     let skip_current = matches!(request.selection, Selection::All { .. }).then_some(request.set);
-    let (tenants, up_to_date) =
-        registry::targets(db.pool(), &request.selection, skip_current).await?;
-    let direction = Direction::Up {
-        create_schema: false,
-        allow_out_of_order,
-        central: &central,
-    };
+    let (tenants, up_to_date) = registry::targets(db.pool(), &request.selection, skip_current).await?;
+    let direction = Direction::Up { create_schema: false, allow_out_of_order, central: &central };
     execute(db, &request, direction, &tenants, up_to_date, reporter).await
 }
 
@@ -80,20 +79,13 @@ pub async fn rollback_tenants(
     prepare(db, request.set, true).await?;
     let (tenants, _) = registry::targets(db.pool(), &request.selection, None).await?;
     let direction = Direction::Down { target };
-    let job = job(db, &request, direction, reporter, true);
-    let plans = fan_out(
-        &tenants,
-        request.settings.concurrency,
-        request.control,
-        &crate::Silent,
-        |t| runner::run(job, t),
-    )
-    .await;
-    if let Some(missing) = plans.iter().find_map(|r| {
-        r.plan_error
-            .clone()
-            .filter(|e| matches!(e, PlanError::MissingDown { .. }))
-    }) {
+    let recycler = Recycler::new(request.settings.connection_max_tenants);
+    let job = job(db, &request, direction, reporter, &recycler, true);
+    let budget = Budget::new(request.control);
+    let plans = fan_out(&tenants, request.settings.concurrency, &budget, &crate::Silent, |t| runner::run(job, t)).await;
+    if let Some(missing) =
+        plans.iter().find_map(|r| r.plan_error.clone().filter(|e| matches!(e, PlanError::MissingDown { .. })))
+    {
         return Err(missing.into());
     }
     let report = execute(db, &request, direction, &tenants, 0, reporter).await?;
@@ -104,11 +96,7 @@ pub async fn rollback_tenants(
 }
 
 /// Checks the registry exists and the files agree with what was applied anywhere.
-async fn prepare(
-    db: &Database,
-    set: &MigrationSet,
-    allow_out_of_order: bool,
-) -> Result<Central, EngineError> {
+async fn prepare(db: &Database, set: &MigrationSet, allow_out_of_order: bool) -> Result<Central, EngineError> {
     let mut conn = db.pool().acquire().await.context("connecting")?;
     bootstrap::require(&mut conn).await?;
     drop(conn);
@@ -122,16 +110,10 @@ fn job<'a>(
     request: &'a FanoutRequest<'a>,
     direction: Direction<'a>,
     reporter: &'a dyn Reporter,
+    recycler: &'a Recycler,
     plan_only: bool,
 ) -> Job<'a> {
-    Job {
-        pool: db.pool(),
-        set: request.set,
-        settings: request.settings,
-        direction,
-        reporter,
-        plan_only,
-    }
+    Job { pool: db.pool(), set: request.set, settings: request.settings, direction, reporter, recycler, plan_only }
 }
 
 async fn execute(
@@ -142,33 +124,60 @@ async fn execute(
     up_to_date: usize,
     reporter: &dyn Reporter,
 ) -> Result<FanoutReport, EngineError> {
-    let job = job(db, request, direction, reporter, request.dry_run);
-    run_recorded(
-        db,
-        request.run,
-        request.dry_run,
-        tenants.len(),
-        up_to_date,
-        request.control,
-        reporter,
-        || {
-            fan_out(
-                tenants,
-                request.settings.concurrency,
-                request.control,
-                reporter,
-                move |t| runner::run(job, t),
-            )
-        },
-    )
+    let recycler = Recycler::new(request.settings.connection_max_tenants);
+    let job = job(db, request, direction, reporter, &recycler, request.dry_run);
+    let (ordered, canary) = canary_first(tenants, &request.rollout.canary)?;
+    let ends = stage_ends(ordered.len(), canary, &request.rollout.waves);
+    let budget = Budget::new(request.control);
+    run_recorded(db, request.run, request.dry_run, ordered.len(), up_to_date, request.control, reporter, || async {
+        let mut results = Vec::with_capacity(ordered.len());
+        let mut start = 0;
+        let mut halted: Option<String> = None;
+        for (stage, &end) in ends.iter().enumerate() {
+            let targets = &ordered[start..end];
+            match &halted {
+                Some(reason) => results.extend(targets.iter().map(|t| not_started(t, reason))),
+                None => {
+                    let done =
+                        fan_out(targets, request.settings.concurrency, &budget, reporter, |t| runner::run(job, t))
+                            .await;
+                    if done.iter().any(|r| r.outcome == Outcome::Failed) {
+                        halted = Some(format!("not started: stage {} of the rollout had failures", stage + 1));
+                    }
+                    results.extend(done);
+                }
+            }
+            start = end;
+        }
+        // Report in registry order, whatever order the stages ran in.
+        results.sort_by_key(|r| tenants.iter().position(|t| t.org_id == r.org_id));
+        results
+    })
     .await
 }
 
+/// The targets with the canary tenants first (in registry order), and how many canaries there are.
+fn canary_first(tenants: &[registry::Tenant], canary: &Canary) -> Result<(Vec<registry::Tenant>, usize), EngineError> {
+    match canary {
+        Canary::None => Ok((tenants.to_vec(), 0)),
+        Canary::First(n) => Ok((tenants.to_vec(), *n)),
+        Canary::Named(orgs) => {
+            if let Some(missing) = orgs.iter().find(|o| !tenants.iter().any(|t| &t.org_id == *o)) {
+                return Err(EngineError::Tenant {
+                    org_id: missing.clone(),
+                    problem: "is not among this run's target tenants (--canary-tenant)".into(),
+                });
+            }
+            let (mut first, rest): (Vec<_>, Vec<_>) = tenants.iter().cloned().partition(|t| orgs.contains(&t.org_id));
+            let canaries = first.len();
+            first.extend(rest);
+            Ok((first, canaries))
+        }
+    }
+}
+
 /// Records the run (unless dry), reports its start, runs it, and records its end.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one call site per command; a struct would only rename them"
-)]
+#[expect(clippy::too_many_arguments, reason = "one call site per command; a struct would only rename them")]
 pub(crate) async fn run_recorded<F, Fut>(
     db: &Database,
     run: &RunContext,
@@ -186,10 +195,7 @@ where
     if !dry_run {
         runs::start(db.pool(), run).await?;
     }
-    reporter.report(&Event::RunStarted {
-        run_id: run.run_id,
-        total,
-    });
+    reporter.report(&Event::RunStarted { run_id: run.run_id, total });
     let results = body().await;
     let summary = Summary::of(&results, up_to_date);
     if !dry_run {
@@ -200,10 +206,5 @@ where
         };
         runs::finish(db.pool(), run.run_id, &summary, outcome).await?;
     }
-    Ok(FanoutReport {
-        run_id: (!dry_run).then_some(run.run_id),
-        dry_run,
-        summary,
-        tenants: results,
-    })
+    Ok(FanoutReport { run_id: (!dry_run).then_some(run.run_id), dry_run, summary, tenants: results })
 }

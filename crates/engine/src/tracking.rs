@@ -37,8 +37,7 @@ impl AppliedRow {
     pub fn as_applied(&self) -> AppliedMigration {
         AppliedMigration {
             version: self.version,
-            checksum: Checksum::from_hex(&self.checksum)
-                .unwrap_or_else(|| Checksum::of(self.checksum.as_bytes())),
+            checksum: Checksum::from_hex(&self.checksum).unwrap_or_else(|| Checksum::of(self.checksum.as_bytes())),
             batch: self.batch,
         }
     }
@@ -53,15 +52,11 @@ pub(crate) struct Ran<'a> {
 
 impl TrackingTable {
     pub(crate) fn master() -> Self {
-        Self {
-            qualified: "public.tenantctl_master_migrations".to_owned(),
-        }
+        Self { qualified: "public.tenantctl_master_migrations".to_owned() }
     }
 
     pub(crate) fn tenant(schema: &SchemaName) -> Self {
-        Self {
-            qualified: format!("{}.tenantctl_migrations", schema.quoted()),
-        }
+        Self { qualified: format!("{}.tenantctl_migrations", schema.quoted()) }
     }
 
     pub(crate) fn create_if_missing_sql(&self) -> String {
@@ -85,20 +80,14 @@ impl TrackingTable {
     }
 
     /// Creates the table if needed and reads it, in one round trip.
-    pub(crate) async fn ensure_and_read(
-        &self,
-        conn: &mut PgConnection,
-    ) -> Result<Vec<AppliedRow>, sqlx::Error> {
+    pub(crate) async fn ensure_and_read(&self, conn: &mut PgConnection) -> Result<Vec<AppliedRow>, sqlx::Error> {
         let sql = format!("{};\n{}", self.create_if_missing_sql(), self.select_sql());
         let rows = sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(conn).await?;
         rows.iter().map(row_to_applied).collect()
     }
 
     /// Reads the table; an empty list when it does not exist (read-only commands never create it).
-    pub(crate) async fn read_if_exists(
-        &self,
-        conn: &mut PgConnection,
-    ) -> Result<Vec<AppliedRow>, sqlx::Error> {
+    pub(crate) async fn read_if_exists(&self, conn: &mut PgConnection) -> Result<Vec<AppliedRow>, sqlx::Error> {
         let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
             .bind(&self.qualified)
             .fetch_one(&mut *conn)
@@ -106,19 +95,12 @@ impl TrackingTable {
         if !exists {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(AssertSqlSafe(self.select_sql()))
-            .fetch_all(conn)
-            .await?;
+        let rows = sqlx::query(AssertSqlSafe(self.select_sql())).fetch_all(conn).await?;
         rows.iter().map(row_to_applied).collect()
     }
 
     /// Records migrations that ran, with one batch number, in one statement.
-    pub(crate) async fn record(
-        &self,
-        conn: &mut PgConnection,
-        ran: &[Ran<'_>],
-        batch: i32,
-    ) -> Result<(), sqlx::Error> {
+    pub(crate) async fn record(&self, conn: &mut PgConnection, ran: &[Ran<'_>], batch: i32) -> Result<(), sqlx::Error> {
         let sql = format!(
             "INSERT INTO {} (version, name, checksum, batch, duration_ms)
              SELECT v, n, c, $4, d FROM unnest($1::bigint[], $2::text[], $3::text[], $5::int[]) AS r(v, n, c, d)",
@@ -137,17 +119,10 @@ impl TrackingTable {
     }
 
     /// Forgets reverted migrations.
-    pub(crate) async fn forget(
-        &self,
-        conn: &mut PgConnection,
-        versions: &[Version],
-    ) -> Result<(), sqlx::Error> {
+    pub(crate) async fn forget(&self, conn: &mut PgConnection, versions: &[Version]) -> Result<(), sqlx::Error> {
         let sql = format!("DELETE FROM {} WHERE version = ANY($1)", self.qualified);
         let versions: Vec<i64> = versions.iter().map(|v| v.as_i64()).collect();
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(versions)
-            .execute(conn)
-            .await?;
+        sqlx::query(AssertSqlSafe(sql)).bind(versions).execute(conn).await?;
         Ok(())
     }
 }
@@ -157,10 +132,7 @@ pub(crate) fn columns(ran: &[Ran<'_>]) -> (Vec<i64>, Vec<String>, Vec<String>, V
     let versions = ran.iter().map(|r| r.migration.version.as_i64()).collect();
     let names = ran.iter().map(|r| r.migration.name.clone()).collect();
     let checksums = ran.iter().map(|r| r.migration.checksum.to_hex()).collect();
-    let durations = ran
-        .iter()
-        .map(|r| i32::try_from(r.elapsed.as_millis()).unwrap_or(i32::MAX))
-        .collect();
+    let durations = ran.iter().map(|r| i32::try_from(r.elapsed.as_millis()).unwrap_or(i32::MAX)).collect();
     (versions, names, checksums, durations)
 }
 
@@ -173,9 +145,7 @@ fn row_to_applied(row: &sqlx::postgres::PgRow) -> Result<AppliedRow, sqlx::Error
     let version: i64 = row.try_get("version")?;
     Ok(AppliedRow {
         version: Version::from_i64(version).ok_or_else(|| {
-            sqlx::Error::Decode(
-                format!("tracking table holds version {version}, which is not positive").into(),
-            )
+            sqlx::Error::Decode(format!("tracking table holds version {version}, which is not positive").into())
         })?,
         name: row.try_get("name")?,
         checksum: row.try_get("checksum")?,

@@ -47,9 +47,6 @@ mod tests {
         let sum = Checksum::of(b"select 1;\n");
         assert_eq!(Checksum::from_hex(&sum.to_hex()), Some(sum));
         assert_eq!(Checksum::from_hex("abc"), None);
-        assert_eq!(
-            Checksum::of(b"").to_hex(),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
+        assert_eq!(Checksum::of(b"").to_hex(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     }
 }

@@ -40,13 +40,7 @@ pub enum Directive {
 impl Directive {
     /// Whether the directive belongs in the file header (before the first statement).
     pub fn is_header(&self) -> bool {
-        !matches!(
-            self,
-            Self::Allow {
-                whole_file: false,
-                ..
-            }
-        )
+        !matches!(self, Self::Allow { whole_file: false, .. })
     }
 }
 
@@ -85,23 +79,16 @@ pub fn parse(comment: &str) -> Option<Result<Directive, DirectiveError>> {
 
 fn parse_verb(verb: &str, argument: &str) -> Result<Directive, DirectiveError> {
     match verb {
-        "no-transaction" => {
-            no_argument("no-transaction", argument).map(|()| Directive::NoTransaction)
-        }
+        "no-transaction" => no_argument("no-transaction", argument).map(|()| Directive::NoTransaction),
         "scope" => match argument {
             "master" => Ok(Directive::Scope(Scope::Master)),
             "tenant" => Ok(Directive::Scope(Scope::Tenant)),
-            other => Err(bad(
-                "scope",
-                format!("takes `master` or `tenant`, not `{other}`"),
-            )),
+            other => Err(bad("scope", format!("takes `master` or `tenant`, not `{other}`"))),
         },
         "allow" => parse_allow("allow", argument, false),
         "allow-file" => parse_allow("allow-file", argument, true),
         "lock-timeout" => duration("lock-timeout", argument).map(Directive::LockTimeout),
-        "statement-timeout" => {
-            duration("statement-timeout", argument).map(Directive::StatementTimeout)
-        }
+        "statement-timeout" => duration("statement-timeout", argument).map(Directive::StatementTimeout),
         other => Err(DirectiveError::UnknownVerb(other.to_owned())),
     }
 }
@@ -111,68 +98,37 @@ fn bad(verb: &'static str, problem: String) -> DirectiveError {
 }
 
 fn no_argument(verb: &'static str, argument: &str) -> Result<(), DirectiveError> {
-    if argument.is_empty() {
-        Ok(())
-    } else {
-        Err(bad(verb, format!("takes no argument, found `{argument}`")))
-    }
+    if argument.is_empty() { Ok(()) } else { Err(bad(verb, format!("takes no argument, found `{argument}`"))) }
 }
 
 fn duration(verb: &'static str, argument: &str) -> Result<Duration, DirectiveError> {
     match humantime::parse_duration(argument) {
         Ok(d) if d >= Duration::from_millis(1) => Ok(d),
         Ok(_) => Err(bad(verb, "must be at least 1ms".to_owned())),
-        Err(_) => Err(bad(
-            verb,
-            format!("takes a duration such as `30s` or `10min`, not `{argument}`"),
-        )),
+        Err(_) => Err(bad(verb, format!("takes a duration such as `30s` or `10min`, not `{argument}`"))),
     }
 }
 
-fn parse_allow(
-    verb: &'static str,
-    argument: &str,
-    whole_file: bool,
-) -> Result<Directive, DirectiveError> {
+fn parse_allow(verb: &'static str, argument: &str, whole_file: bool) -> Result<Directive, DirectiveError> {
     let (rules, reason) = match argument.find("reason=") {
-        Some(at) => (
-            argument[..at].trim(),
-            argument[at + "reason=".len()..].trim(),
-        ),
+        Some(at) => (argument[..at].trim(), argument[at + "reason=".len()..].trim()),
         None => {
-            return Err(bad(
-                verb,
-                "needs reason=\"...\" saying why the finding is accepted".to_owned(),
-            ));
+            return Err(bad(verb, "needs reason=\"...\" saying why the finding is accepted".to_owned()));
         }
     };
     let reason = reason
         .strip_prefix('"')
         .and_then(|r| r.strip_suffix('"'))
-        .ok_or_else(|| {
-            bad(
-                verb,
-                "reason must be written in double quotes: reason=\"...\"".to_owned(),
-            )
-        })?
+        .ok_or_else(|| bad(verb, "reason must be written in double quotes: reason=\"...\"".to_owned()))?
         .trim();
     if reason.is_empty() {
         return Err(bad(verb, "has an empty reason".to_owned()));
     }
-    let rules: Vec<String> = rules
-        .split(',')
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let rules: Vec<String> = rules.split(',').map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned).collect();
     if rules.is_empty() {
         return Err(bad(verb, "names no rule id".to_owned()));
     }
-    Ok(Directive::Allow {
-        rules,
-        reason: reason.to_owned(),
-        whole_file,
-    })
+    Ok(Directive::Allow { rules, reason: reason.to_owned(), whole_file })
 }
 
 #[cfg(test)]
@@ -187,18 +143,9 @@ mod tests {
 
     #[test]
     fn header_directives_parse() {
-        assert_eq!(
-            parse("-- tenantctl:no-transaction"),
-            Some(Ok(Directive::NoTransaction))
-        );
-        assert_eq!(
-            parse("--tenantctl:scope master"),
-            Some(Ok(Directive::Scope(Scope::Master)))
-        );
-        assert_eq!(
-            parse("-- tenantctl:lock-timeout 30s"),
-            Some(Ok(Directive::LockTimeout(Duration::from_secs(30))))
-        );
+        assert_eq!(parse("-- tenantctl:no-transaction"), Some(Ok(Directive::NoTransaction)));
+        assert_eq!(parse("--tenantctl:scope master"), Some(Ok(Directive::Scope(Scope::Master))));
+        assert_eq!(parse("-- tenantctl:lock-timeout 30s"), Some(Ok(Directive::LockTimeout(Duration::from_secs(30)))));
         assert_eq!(
             parse("-- tenantctl:statement-timeout 10min"),
             Some(Ok(Directive::StatementTimeout(Duration::from_secs(600))))
@@ -208,43 +155,23 @@ mod tests {
     #[test]
     fn allow_needs_rules_and_a_quoted_reason() {
         assert_eq!(
-            parse(
-                r#"-- tenantctl:allow drop-column, rename-column reason="column unused since v12""#
-            ),
+            parse(r#"-- tenantctl:allow drop-column, rename-column reason="column unused since v12""#),
             Some(Ok(Directive::Allow {
                 rules: vec!["drop-column".into(), "rename-column".into()],
                 reason: "column unused since v12".into(),
                 whole_file: false,
             }))
         );
-        assert!(matches!(
-            parse("-- tenantctl:allow drop-column"),
-            Some(Err(_))
-        ));
-        assert!(matches!(
-            parse(r#"-- tenantctl:allow drop-column reason="""#),
-            Some(Err(_))
-        ));
-        assert!(matches!(
-            parse(r#"-- tenantctl:allow-file reason="x""#),
-            Some(Err(_))
-        ));
+        assert!(matches!(parse("-- tenantctl:allow drop-column"), Some(Err(_))));
+        assert!(matches!(parse(r#"-- tenantctl:allow drop-column reason="""#), Some(Err(_))));
+        assert!(matches!(parse(r#"-- tenantctl:allow-file reason="x""#), Some(Err(_))));
     }
 
     #[test]
     fn bad_verbs_and_arguments_are_errors() {
-        assert_eq!(
-            parse("-- tenantctl:yolo"),
-            Some(Err(DirectiveError::UnknownVerb("yolo".into())))
-        );
-        assert!(matches!(
-            parse("-- tenantctl:no-transaction please"),
-            Some(Err(_))
-        ));
+        assert_eq!(parse("-- tenantctl:yolo"), Some(Err(DirectiveError::UnknownVerb("yolo".into()))));
+        assert!(matches!(parse("-- tenantctl:no-transaction please"), Some(Err(_))));
         assert!(matches!(parse("-- tenantctl:scope both"), Some(Err(_))));
-        assert!(matches!(
-            parse("-- tenantctl:lock-timeout soon"),
-            Some(Err(_))
-        ));
+        assert!(matches!(parse("-- tenantctl:lock-timeout soon"), Some(Err(_))));
     }
 }

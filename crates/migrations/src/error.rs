@@ -8,20 +8,20 @@ use crate::Version;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The directory is missing or unreadable.
-    #[error("cannot read migration directory {}: {source} (create it, or point --master-dir/--tenant-dir at the right one)", path.display())]
+    #[error("cannot read migration directory {}: {error} (create it, or point --master-dir/--tenant-dir at the right one)", path.display())]
     Directory {
         /// The directory.
         path: PathBuf,
         /// What the OS said.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A file could not be read (a dangling symlink, missing permission).
-    #[error("cannot read migration file {}: {source}", path.display())]
+    #[error("cannot read migration file {}: {error}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
         /// What the OS said.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A `.sql` file whose name is not a migration name.
     #[error("bad migration file name {}: {reason}", path.display())]

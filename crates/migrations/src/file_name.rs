@@ -39,8 +39,7 @@ impl FileName {
         } else {
             (stem, FileKind::Up)
         };
-        let expected =
-            "expected <VERSION>_<name>.up.sql, <VERSION>_<name>.down.sql or <VERSION>_<name>.sql";
+        let expected = "expected <VERSION>_<name>.up.sql, <VERSION>_<name>.down.sql or <VERSION>_<name>.sql";
         let Some((digits, name)) = stem.split_once('_') else {
             return Err(format!("no `_` between version and name; {expected}"));
         };
@@ -52,21 +51,10 @@ impl FileName {
             .ok()
             .and_then(Version::new)
             .ok_or_else(|| format!("version `{digits}` must be a positive integer below 2^63"))?;
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            return Err(format!(
-                "name `{name}` must be non-empty ASCII letters, digits, `_` or `-`"
-            ));
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(format!("name `{name}` must be non-empty ASCII letters, digits, `_` or `-`"));
         }
-        Ok(Some(Self {
-            version,
-            digits: digits.len(),
-            name: name.to_owned(),
-            kind,
-        }))
+        Ok(Some(Self { version, digits: digits.len(), name: name.to_owned(), kind }))
     }
 }
 
@@ -81,10 +69,7 @@ mod tests {
     #[test]
     fn the_three_forms_parse() {
         let up = ok("0003_add_index.up.sql");
-        assert_eq!(
-            (up.version.get(), up.digits, up.name.as_str(), up.kind),
-            (3, 4, "add_index", FileKind::Up)
-        );
+        assert_eq!((up.version.get(), up.digits, up.name.as_str(), up.kind), (3, 4, "add_index", FileKind::Up));
         assert_eq!(ok("0003_add_index.down.sql").kind, FileKind::Down);
         assert_eq!(ok("20260107153000_users.sql").kind, FileKind::Up);
     }

@@ -39,9 +39,7 @@ pub enum PlanError {
         path: PathBuf,
     },
     /// An applied migration has no file any more.
-    #[error(
-        "migration {version} is applied but its file is missing from the directory (restore it)"
-    )]
+    #[error("migration {version} is applied but its file is missing from the directory (restore it)")]
     MissingFile {
         /// The version.
         version: Version,
@@ -74,18 +72,11 @@ pub fn plan_up<'a>(
 ) -> Result<Vec<&'a Migration>, PlanError> {
     verify(applied, set)?;
     let newest_applied = applied.iter().map(|a| a.version).max();
-    let pending: Vec<&Migration> = set
-        .iter()
-        .filter(|m| !applied.iter().any(|a| a.version == m.version))
-        .collect();
+    let pending: Vec<&Migration> = set.iter().filter(|m| !applied.iter().any(|a| a.version == m.version)).collect();
     if let (Some(newest), false) = (newest_applied, allow_out_of_order)
         && let Some(old) = pending.iter().find(|m| m.version < newest)
     {
-        return Err(PlanError::OutOfOrder {
-            pending: old.version,
-            path: old.up.path.clone(),
-            applied: newest,
-        });
+        return Err(PlanError::OutOfOrder { pending: old.version, path: old.up.path.clone(), applied: newest });
     }
     Ok(pending)
 }
@@ -93,14 +84,9 @@ pub fn plan_up<'a>(
 /// Checks every applied migration against its file: it must exist and have the same checksum.
 pub fn verify(applied: &[AppliedMigration], set: &MigrationSet) -> Result<(), PlanError> {
     for a in applied {
-        let migration = set
-            .get(a.version)
-            .ok_or(PlanError::MissingFile { version: a.version })?;
+        let migration = set.get(a.version).ok_or(PlanError::MissingFile { version: a.version })?;
         if migration.checksum != a.checksum {
-            return Err(PlanError::ChecksumMismatch {
-                version: a.version,
-                path: migration.up.path.clone(),
-            });
+            return Err(PlanError::ChecksumMismatch { version: a.version, path: migration.up.path.clone() });
         }
     }
     Ok(())
@@ -117,27 +103,16 @@ pub fn plan_down<'a>(
     let chosen: Vec<&AppliedMigration> = match target {
         RollbackTarget::LastBatch => {
             let last = applied.iter().map(|a| a.batch).max();
-            newest_first
-                .into_iter()
-                .filter(|a| Some(a.batch) == last)
-                .collect()
+            newest_first.into_iter().filter(|a| Some(a.batch) == last).collect()
         }
         RollbackTarget::Steps(n) => newest_first.into_iter().take(n as usize).collect(),
-        RollbackTarget::To(keep) => newest_first
-            .into_iter()
-            .filter(|a| a.version.get() > keep)
-            .collect(),
+        RollbackTarget::To(keep) => newest_first.into_iter().filter(|a| a.version.get() > keep).collect(),
     };
     let mut plan = Vec::with_capacity(chosen.len());
     for a in chosen {
-        let migration = set
-            .get(a.version)
-            .ok_or(PlanError::MissingFile { version: a.version })?;
+        let migration = set.get(a.version).ok_or(PlanError::MissingFile { version: a.version })?;
         if migration.down.is_none() {
-            return Err(PlanError::MissingDown {
-                version: a.version,
-                path: migration.up.path.clone(),
-            });
+            return Err(PlanError::MissingDown { version: a.version, path: migration.up.path.clone() });
         }
         plan.push(migration);
     }
@@ -180,11 +155,7 @@ mod tests {
             .iter()
             .map(|&(v, batch)| {
                 let version = Version::new(v).unwrap();
-                AppliedMigration {
-                    version,
-                    checksum: set.get(version).unwrap().checksum,
-                    batch,
-                }
+                AppliedMigration { version, checksum: set.get(version).unwrap().checksum, batch }
             })
             .collect()
     }
@@ -196,29 +167,16 @@ mod tests {
     #[test]
     fn pending_are_the_unapplied_in_order() {
         let s = set(&[1, 2, 3, 4]);
-        assert_eq!(
-            versions(&plan_up(&[], &s, false).unwrap()),
-            vec![1, 2, 3, 4]
-        );
-        assert_eq!(
-            versions(&plan_up(&applied(&s, &[(1, 1), (2, 1)]), &s, false).unwrap()),
-            vec![3, 4]
-        );
-        assert!(
-            plan_up(&applied(&s, &[(1, 1), (2, 1), (3, 2), (4, 2)]), &s, false)
-                .unwrap()
-                .is_empty()
-        );
+        assert_eq!(versions(&plan_up(&[], &s, false).unwrap()), vec![1, 2, 3, 4]);
+        assert_eq!(versions(&plan_up(&applied(&s, &[(1, 1), (2, 1)]), &s, false).unwrap()), vec![3, 4]);
+        assert!(plan_up(&applied(&s, &[(1, 1), (2, 1), (3, 2), (4, 2)]), &s, false).unwrap().is_empty());
     }
 
     #[test]
     fn out_of_order_is_refused_unless_allowed() {
         let s = set(&[1, 2, 3]);
         let a = applied(&s, &[(1, 1), (3, 1)]);
-        assert!(matches!(
-            plan_up(&a, &s, false),
-            Err(PlanError::OutOfOrder { .. })
-        ));
+        assert!(matches!(plan_up(&a, &s, false), Err(PlanError::OutOfOrder { .. })));
         assert_eq!(versions(&plan_up(&a, &s, true).unwrap()), vec![2]);
     }
 
@@ -227,59 +185,27 @@ mod tests {
         let s = set(&[1, 2]);
         let mut a = applied(&s, &[(1, 1)]);
         a[0].checksum = Checksum::of(b"something else");
-        assert!(matches!(
-            plan_up(&a, &s, false),
-            Err(PlanError::ChecksumMismatch { .. })
-        ));
-        let gone = vec![AppliedMigration {
-            version: Version::new(7).unwrap(),
-            checksum: Checksum::of(b""),
-            batch: 1,
-        }];
-        assert!(matches!(
-            plan_up(&gone, &s, false),
-            Err(PlanError::MissingFile { .. })
-        ));
+        assert!(matches!(plan_up(&a, &s, false), Err(PlanError::ChecksumMismatch { .. })));
+        let gone = vec![AppliedMigration { version: Version::new(7).unwrap(), checksum: Checksum::of(b""), batch: 1 }];
+        assert!(matches!(plan_up(&gone, &s, false), Err(PlanError::MissingFile { .. })));
     }
 
     #[test]
     fn rollback_targets() {
         let s = set(&[1, 2, 3, 4]);
         let a = applied(&s, &[(1, 1), (2, 1), (3, 2), (4, 2)]);
-        assert_eq!(
-            versions(&plan_down(&a, &s, RollbackTarget::LastBatch).unwrap()),
-            vec![4, 3]
-        );
-        assert_eq!(
-            versions(&plan_down(&a, &s, RollbackTarget::Steps(3)).unwrap()),
-            vec![4, 3, 2]
-        );
-        assert_eq!(
-            versions(&plan_down(&a, &s, RollbackTarget::To(1)).unwrap()),
-            vec![4, 3, 2]
-        );
-        assert_eq!(
-            versions(&plan_down(&a, &s, RollbackTarget::To(0)).unwrap()),
-            vec![4, 3, 2, 1]
-        );
-        assert!(
-            plan_down(&[], &s, RollbackTarget::LastBatch)
-                .unwrap()
-                .is_empty()
-        );
+        assert_eq!(versions(&plan_down(&a, &s, RollbackTarget::LastBatch).unwrap()), vec![4, 3]);
+        assert_eq!(versions(&plan_down(&a, &s, RollbackTarget::Steps(3)).unwrap()), vec![4, 3, 2]);
+        assert_eq!(versions(&plan_down(&a, &s, RollbackTarget::To(1)).unwrap()), vec![4, 3, 2]);
+        assert_eq!(versions(&plan_down(&a, &s, RollbackTarget::To(0)).unwrap()), vec![4, 3, 2, 1]);
+        assert!(plan_down(&[], &s, RollbackTarget::LastBatch).unwrap().is_empty());
     }
 
     #[test]
     fn rollback_without_a_down_file_is_refused_whole() {
         let s = set(&[1, 99]);
         let a = applied(&s, &[(1, 1), (99, 1)]);
-        assert!(matches!(
-            plan_down(&a, &s, RollbackTarget::LastBatch),
-            Err(PlanError::MissingDown { .. })
-        ));
-        assert_eq!(
-            versions(&plan_down(&a, &s, RollbackTarget::To(99)).unwrap()),
-            Vec::<u64>::new()
-        );
+        assert!(matches!(plan_down(&a, &s, RollbackTarget::LastBatch), Err(PlanError::MissingDown { .. })));
+        assert_eq!(versions(&plan_down(&a, &s, RollbackTarget::To(99)).unwrap()), Vec::<u64>::new());
     }
 }

@@ -9,9 +9,7 @@ const TIMESTAMP_DIGITS: usize = 14;
 
 /// A migration name that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "migration name `{0}` may only hold letters, digits, `_`, `-` and spaces, and must not be empty"
-)]
+#[error("migration name `{0}` may only hold letters, digits, `_`, `-` and spaces, and must not be empty")]
 pub struct NameError(pub String);
 
 /// Normalises a migration name: lowercased, spaces and `-` become `_`.
@@ -47,17 +45,8 @@ pub struct Scaffold {
 ///
 /// `now_utc` is the current UTC time as `YYYYMMDDHHMMSS`, used when the directory already uses
 /// timestamps or `timestamp` is set. A missing directory counts as empty.
-pub fn scaffold(
-    dir: &Path,
-    name: &str,
-    timestamp: bool,
-    now_utc: &str,
-) -> Result<Scaffold, LoadError> {
-    let existing = if dir.exists() {
-        list_names(dir)?
-    } else {
-        Vec::new()
-    };
+pub fn scaffold(dir: &Path, name: &str, timestamp: bool, now_utc: &str) -> Result<Scaffold, LoadError> {
+    let existing = if dir.exists() { list_names(dir)? } else { Vec::new() };
     let newest = existing.iter().max_by_key(|f| f.version);
     let version = match newest {
         Some(f) if timestamp || f.digits >= TIMESTAMP_DIGITS => {
@@ -83,10 +72,7 @@ mod tests {
 
     #[test]
     fn names_are_normalised_or_refused() {
-        assert_eq!(
-            migration_name("Add Users-Table").unwrap(),
-            "add_users_table"
-        );
+        assert_eq!(migration_name("Add Users-Table").unwrap(), "add_users_table");
         assert!(migration_name("drop;table").is_err());
         assert!(migration_name("  ").is_err());
         assert!(migration_name("café").is_err());
@@ -103,10 +89,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let first = scaffold(dir.path(), "init", false, "20261122030000").unwrap();
         assert!(first.up.ends_with("0001_init.up.sql"));
-        names(
-            dir.path(),
-            &["0001_init.up.sql", "0009_x.up.sql", "0009_x.down.sql"],
-        );
+        names(dir.path(), &["0001_init.up.sql", "0009_x.up.sql", "0009_x.down.sql"]);
         let next = scaffold(dir.path(), "users", false, "20261122030000").unwrap();
         assert!(next.up.ends_with("0010_users.up.sql"), "{:?}", next.up);
         assert!(next.down.ends_with("0010_users.down.sql"));

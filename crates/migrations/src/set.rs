@@ -43,24 +43,13 @@ impl MigrationSet {
             map.insert(found.name.version, found);
         }
         if let Some(orphan) = downs.values().find(|d| !ups.contains_key(&d.name.version)) {
-            return Err(LoadError::DownWithoutUp {
-                path: orphan.path.clone(),
-            });
+            return Err(LoadError::DownWithoutUp { path: orphan.path.clone() });
         }
         let mut migrations = Vec::with_capacity(ups.len());
         for (version, up) in ups {
             let (up_script, checksum) = read_script(&up.path)?;
-            let down = downs
-                .remove(&version)
-                .map(|d| read_script(&d.path).map(|(s, _)| s))
-                .transpose()?;
-            migrations.push(Migration {
-                version,
-                name: up.name.name,
-                checksum,
-                up: up_script,
-                down,
-            });
+            let down = downs.remove(&version).map(|d| read_script(&d.path).map(|(s, _)| s)).transpose()?;
+            migrations.push(Migration { version, name: up.name.name, checksum, up: up_script, down });
         }
         Ok(Self { migrations })
     }
@@ -78,10 +67,7 @@ impl MigrationSet {
 
     /// The migration with this version.
     pub fn get(&self, version: Version) -> Option<&Migration> {
-        self.migrations
-            .binary_search_by_key(&version, |m| m.version)
-            .ok()
-            .map(|i| &self.migrations[i])
+        self.migrations.binary_search_by_key(&version, |m| m.version).ok().map(|i| &self.migrations[i])
     }
 
     /// The newest migration.
@@ -107,26 +93,17 @@ pub(crate) fn list_names(dir: &Path) -> Result<Vec<FileName>, LoadError> {
 }
 
 fn list(dir: &Path) -> Result<Vec<Found>, LoadError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Directory {
-        path: dir.to_owned(),
-        source,
-    })?;
+    let entries = std::fs::read_dir(dir).map_err(|error| LoadError::Directory { path: dir.to_owned(), error })?;
     let mut found = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|source| LoadError::Directory {
-            path: dir.to_owned(),
-            source,
-        })?;
+        let entry = entry.map_err(|error| LoadError::Directory { path: dir.to_owned(), error })?;
         let path = entry.path();
         // A dangling symlink is not a directory: it falls through and fails loudly when read.
         if path.is_dir() {
             continue;
         }
         let Some(file_name) = entry.file_name().to_str().map(str::to_owned) else {
-            return Err(LoadError::BadName {
-                path,
-                reason: "the name is not valid UTF-8".to_owned(),
-            });
+            return Err(LoadError::BadName { path, reason: "the name is not valid UTF-8".to_owned() });
         };
         match FileName::parse(&file_name) {
             Ok(Some(name)) => found.push(Found { path, name }),
@@ -139,28 +116,15 @@ fn list(dir: &Path) -> Result<Vec<Found>, LoadError> {
 }
 
 fn read_script(path: &Path) -> Result<(Script, Checksum), LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(|error| LoadError::Read { path: path.to_owned(), error })?;
     let checksum = Checksum::of(&bytes);
-    let sql_text = String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8 {
-        path: path.to_owned(),
-    })?;
-    let sql_error = |e: sql::SqlError| LoadError::Sql {
-        path: path.to_owned(),
-        message: e.to_string(),
-    };
+    let sql_text = String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8 { path: path.to_owned() })?;
+    let sql_error = |e: sql::SqlError| LoadError::Sql { path: path.to_owned(), message: e.to_string() };
     if sql_text.contains('\0') {
-        return Err(LoadError::Sql {
-            path: path.to_owned(),
-            message: "the file contains a NUL byte".to_owned(),
-        });
+        return Err(LoadError::Sql { path: path.to_owned(), message: "the file contains a NUL byte".to_owned() });
     }
     if sql::is_empty_sql(&sql_text).map_err(sql_error)? {
-        return Err(LoadError::Empty {
-            path: path.to_owned(),
-        });
+        return Err(LoadError::Empty { path: path.to_owned() });
     }
     let mut script = Script {
         path: path.to_owned(),
@@ -175,11 +139,7 @@ fn read_script(path: &Path) -> Result<(Script, Checksum), LoadError> {
             None => continue,
             Some(Ok(d)) => d,
             Some(Err(e)) => {
-                return Err(LoadError::Directive {
-                    path: path.to_owned(),
-                    line: comment.line,
-                    message: e.to_string(),
-                });
+                return Err(LoadError::Directive { path: path.to_owned(), line: comment.line, message: e.to_string() });
             }
         };
         match directive {
@@ -227,43 +187,22 @@ mod tests {
         assert_eq!(versions, vec![2, 10, 11]);
         assert!(set.get(Version::new(2).unwrap()).unwrap().down.is_some());
         assert!(set.latest().unwrap().down.is_none());
-        assert_eq!(
-            set.iter().next().unwrap().checksum,
-            Checksum::of(b"create table a (id int);")
-        );
+        assert_eq!(set.iter().next().unwrap().checksum, Checksum::of(b"create table a (id int);"));
     }
 
     #[test]
     fn versions_collide_as_numbers() {
-        let err = load_err(&[
-            ("1_a.up.sql", b"select 1;"),
-            ("0001_b.up.sql", b"select 2;"),
-        ]);
+        let err = load_err(&[("1_a.up.sql", b"select 1;"), ("0001_b.up.sql", b"select 2;")]);
         assert!(matches!(err, LoadError::DuplicateVersion { .. }), "{err}");
     }
 
     #[test]
     fn malformed_directories_are_refused() {
-        assert!(matches!(
-            load_err(&[("0001_a.down.sql", b"select 1;")]),
-            LoadError::DownWithoutUp { .. }
-        ));
-        assert!(matches!(
-            load_err(&[("x_a.up.sql", b"select 1;")]),
-            LoadError::BadName { .. }
-        ));
-        assert!(matches!(
-            load_err(&[("0001_a.up.sql", b"-- todo\n")]),
-            LoadError::Empty { .. }
-        ));
-        assert!(matches!(
-            load_err(&[("0001_a.up.sql", b"select '\xff';")]),
-            LoadError::NotUtf8 { .. }
-        ));
-        assert!(matches!(
-            load_err(&[("0001_a.up.sql", b"-- tenantctl:nope\nselect 1;")]),
-            LoadError::Directive { .. }
-        ));
+        assert!(matches!(load_err(&[("0001_a.down.sql", b"select 1;")]), LoadError::DownWithoutUp { .. }));
+        assert!(matches!(load_err(&[("x_a.up.sql", b"select 1;")]), LoadError::BadName { .. }));
+        assert!(matches!(load_err(&[("0001_a.up.sql", b"-- todo\n")]), LoadError::Empty { .. }));
+        assert!(matches!(load_err(&[("0001_a.up.sql", b"select '\xff';")]), LoadError::NotUtf8 { .. }));
+        assert!(matches!(load_err(&[("0001_a.up.sql", b"-- tenantctl:nope\nselect 1;")]), LoadError::Directive { .. }));
         assert!(matches!(
             MigrationSet::load(Path::new("/nonexistent/tenantctl")).unwrap_err(),
             LoadError::Directory { .. }

@@ -20,9 +20,7 @@ pub struct SqlError(String);
 fn tokens(sql: &str) -> Result<Vec<pg_query::protobuf::ScanToken>, SqlError> {
     // `pg_query::scan_tokens` builds a slice from a null pointer when there is no token (undefined
     // behaviour, aborts in debug builds); `scan` goes through protobuf and is sound.
-    pg_query::scan(sql)
-        .map(|r| r.tokens)
-        .map_err(|e| SqlError(e.to_string()))
+    pg_query::scan(sql).map(|r| r.tokens).map_err(|e| SqlError(e.to_string()))
 }
 
 fn is_comment(token: &pg_query::protobuf::ScanToken) -> bool {
@@ -33,9 +31,7 @@ fn is_comment(token: &pg_query::protobuf::ScanToken) -> bool {
 /// True when the text holds nothing but comments and white space (`;` alone counts as nothing too).
 pub fn is_empty_sql(sql: &str) -> Result<bool, SqlError> {
     use pg_query::protobuf::Token;
-    Ok(tokens(sql)?
-        .iter()
-        .all(|t| is_comment(t) || t.token == Token::Ascii59 as i32))
+    Ok(tokens(sql)?.iter().all(|t| is_comment(t) || t.token == Token::Ascii59 as i32))
 }
 
 /// The `--` line comments that stand before the first statement: where header directives live.
@@ -63,11 +59,7 @@ pub fn header_comments(sql: &str) -> Result<Vec<Comment>, SqlError> {
 /// dollar-quoted body does not split). Used for files that must be sent one statement at a time.
 pub fn split_statements(sql: &str) -> Result<Vec<&str>, SqlError> {
     let statements = pg_query::split_with_parser(sql).map_err(|e| SqlError(e.to_string()))?;
-    Ok(statements
-        .into_iter()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect())
+    Ok(statements.into_iter().map(str::trim).filter(|s| !s.is_empty()).collect())
 }
 
 #[cfg(test)]
@@ -85,10 +77,7 @@ mod tests {
     fn header_stops_at_the_first_statement() {
         let sql = "-- tenantctl:no-transaction\n/* block */\n-- second\nselect 1; -- after\n";
         let header = header_comments(sql).unwrap();
-        assert_eq!(
-            header.iter().map(|c| c.line).collect::<Vec<_>>(),
-            vec![1, 3]
-        );
+        assert_eq!(header.iter().map(|c| c.line).collect::<Vec<_>>(), vec![1, 3]);
         assert_eq!(header[0].text, "-- tenantctl:no-transaction");
     }
 
@@ -100,8 +89,7 @@ mod tests {
 
     #[test]
     fn split_respects_strings_and_dollar_quotes() {
-        let sql =
-            "create index concurrently i on t (a);\nselect 'a;b';\ndo $$ begin perform 1; end $$;";
+        let sql = "create index concurrently i on t (a);\nselect 'a;b';\ndo $$ begin perform 1; end $$;";
         assert_eq!(split_statements(sql).unwrap().len(), 3);
     }
 }

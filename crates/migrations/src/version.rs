@@ -47,9 +47,6 @@ mod tests {
         assert_eq!(Version::new(u64::MAX), None);
         assert_eq!(Version::new(7).map(Version::get), Some(7));
         assert_eq!(Version::from_i64(-1), None);
-        assert_eq!(
-            Version::from_i64(20260107153000).map(Version::as_i64),
-            Some(20260107153000)
-        );
+        assert_eq!(Version::from_i64(20260107153000).map(Version::as_i64), Some(20260107153000));
     }
 }
