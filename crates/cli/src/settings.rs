@@ -31,6 +31,8 @@ struct FileConfig {
     lock_retries: Option<u32>,
     connect_timeout: Option<String>,
     connection_max_tenants: Option<u32>,
+    no_transaction_lock_timeout: Option<String>,
+    no_transaction_concurrency: Option<usize>,
 }
 
 /// Everything a command needs, resolved.
@@ -87,6 +89,15 @@ impl Settings {
             retry_backoff: defaults.retry_backoff,
             statement_timeout: run.statement_timeout.or(file_duration("statement_timeout", &file.statement_timeout)?),
             connection_max_tenants: file.connection_max_tenants.unwrap_or(defaults.connection_max_tenants),
+            no_transaction_lock_timeout: file_duration(
+                "no_transaction_lock_timeout",
+                &file.no_transaction_lock_timeout,
+            )?
+            .unwrap_or(defaults.no_transaction_lock_timeout),
+            no_transaction_concurrency: file
+                .no_transaction_concurrency
+                .unwrap_or(defaults.no_transaction_concurrency)
+                .max(1),
         };
         Ok(Self {
             master_dir: dir(&global.master_dir, file.master_dir, "master_migrations"),

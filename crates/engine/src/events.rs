@@ -44,6 +44,27 @@ pub struct TenantResult {
     pub plan_error: Option<PlanError>,
 }
 
+impl TenantResult {
+    /// Folds the result of a later phase of the same tenant into this one.
+    pub(crate) fn absorb(&mut self, later: TenantResult) {
+        self.versions.extend(later.versions);
+        self.elapsed += later.elapsed;
+        match later.outcome {
+            Outcome::Failed => {
+                self.outcome = Outcome::Failed;
+                self.error = later.error;
+                self.reason = None;
+                self.plan_error = later.plan_error;
+            }
+            Outcome::Succeeded if self.outcome != Outcome::Failed => {
+                self.outcome = Outcome::Succeeded;
+                self.reason = None;
+            }
+            Outcome::Succeeded | Outcome::Skipped => {}
+        }
+    }
+}
+
 /// Counts of a finished run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {

@@ -14,6 +14,7 @@ mod fanout;
 mod identity;
 mod locks;
 mod master;
+mod no_transaction;
 mod provision;
 mod recycle;
 mod registry;

@@ -88,28 +88,9 @@ async fn migrate_locked(
     extensions::create_missing(conn, request.extensions).await?;
     let applied = read_applied(conn, true).await?;
     let pending = plan_up(&applied.iter().map(AppliedRow::as_applied).collect::<Vec<_>>(), request.set, false)?;
-    runs::start(db.pool(), request.run).await?;
     let batch = next_batch(&applied);
-    let mut steps = Vec::new();
-    let mut result = Ok(());
-    for migration in pending {
-        match run_one(conn, migration, &migration.up, request.settings, Apply::Up(batch)).await {
-            Ok(step) => {
-                reporter.report(&Event::MasterMigration {
-                    version: step.version,
-                    file: step.file.clone(),
-                    elapsed: std::time::Duration::from_millis(u64::try_from(step.duration_ms).unwrap_or(u64::MAX)),
-                });
-                steps.push(step);
-            }
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        }
-    }
-    finish(db, request.run, steps.len(), &result).await?;
-    result?;
+    let work = pending.into_iter().map(|m| (m, &m.up)).collect();
+    let steps = run_recorded(conn, db, request.run, work, request.settings, Apply::Up(batch), reporter).await?;
     let batch = (!steps.is_empty()).then_some(batch);
     Ok(report(Some(request.run.run_id), bootstrap_steps, steps, batch))
 }
@@ -161,20 +142,31 @@ async fn rollback_locked(
     let applied = read_applied(conn, true).await?;
     let revert =
         plan_down(&applied.iter().map(AppliedRow::as_applied).collect::<Vec<_>>(), request.set, request.target)?;
-    runs::start(db.pool(), request.run).await?;
+    // `plan_down` guarantees every planned migration has a down file.
+    let work = revert.into_iter().filter_map(|m| m.down.as_ref().map(|down| (m, down))).collect();
+    let steps = run_recorded(conn, db, request.run, work, request.settings, Apply::Down, reporter).await?;
+    Ok(report(Some(request.run.run_id), 0, steps, None))
+}
+
+/// Records the run, applies or reverts each script in order (stopping at the first failure), and
+/// records the run's end with what was done.
+async fn run_recorded(
+    conn: &mut PgConnection,
+    db: &Database,
+    run: &RunContext,
+    work: Vec<(&Migration, &Script)>,
+    settings: &RunSettings,
+    apply: Apply,
+    reporter: &dyn Reporter,
+) -> Result<Vec<MasterStep>, EngineError> {
+    runs::start(db.pool(), run).await?;
     let mut steps = Vec::new();
     let mut result = Ok(());
-    for migration in revert {
-        let Some(down) = &migration.down else {
-            continue;
-        };
-        match run_one(conn, migration, down, request.settings, Apply::Down).await {
+    for (migration, script) in work {
+        match run_one(conn, migration, script, settings, &apply).await {
             Ok(step) => {
-                reporter.report(&Event::MasterMigration {
-                    version: step.version,
-                    file: step.file.clone(),
-                    elapsed: std::time::Duration::from_millis(u64::try_from(step.duration_ms).unwrap_or(u64::MAX)),
-                });
+                let elapsed = std::time::Duration::from_millis(u64::try_from(step.duration_ms).unwrap_or(u64::MAX));
+                reporter.report(&Event::MasterMigration { version: step.version, file: step.file.clone(), elapsed });
                 steps.push(step);
             }
             Err(e) => {
@@ -183,9 +175,9 @@ async fn rollback_locked(
             }
         }
     }
-    finish(db, request.run, steps.len(), &result).await?;
-    result?;
-    Ok(report(Some(request.run.run_id), 0, steps, None))
+    let summary = Summary { succeeded: steps.len(), failed: usize::from(result.is_err()), ..Summary::default() };
+    runs::finish(db.pool(), run.run_id, &summary, if result.is_ok() { "succeeded" } else { "failed" }).await?;
+    result.map(|()| steps)
 }
 
 /// A connection of its own, out of the pool: it holds a session-level lock, and closing it on any
@@ -214,7 +206,7 @@ async fn run_one(
     migration: &Migration,
     script: &Script,
     settings: &RunSettings,
-    apply: Apply,
+    apply: &Apply,
 ) -> Result<MasterStep, EngineError> {
     let file = script.file_name();
     let failed = |error| EngineError::MasterMigration { file: file.clone(), error };
@@ -240,7 +232,7 @@ async fn run_one(
     let elapsed = started.elapsed();
     let table = TrackingTable::master();
     match apply {
-        Apply::Up(batch) => table.record(&mut tx, &[Ran { migration, elapsed }], batch).await,
+        Apply::Up(batch) => table.record(&mut tx, &[Ran { migration, elapsed }], *batch).await,
         Apply::Down => table.forget(&mut tx, &[migration.version]).await,
     }
     .map_err(failed)?;
@@ -256,16 +248,6 @@ async fn set_timeouts(conn: &mut PgConnection, lock: &str, statement: &str, loca
         .execute(conn)
         .await
         .map(|_| ())
-}
-
-async fn finish(
-    db: &Database,
-    run: &RunContext,
-    done: usize,
-    result: &Result<(), EngineError>,
-) -> Result<(), EngineError> {
-    let summary = Summary { succeeded: done, failed: usize::from(result.is_err()), ..Summary::default() };
-    runs::finish(db.pool(), run.run_id, &summary, if result.is_ok() { "succeeded" } else { "failed" }).await
 }
 
 fn planned(migrations: &[&Migration]) -> Vec<MasterStep> {

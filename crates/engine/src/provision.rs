@@ -68,7 +68,7 @@ pub async fn provision(
             targets.push(NewTenant { org_id: org.clone(), schema: request.naming.schema_for(org) });
         }
     }
-    let direction = Direction::Up { create_schema: true, allow_out_of_order: true, central: &central };
+    let direction = Direction::Up { create_schema: true, allow_out_of_order: true, central: &central, phase: None };
     let recycler = Recycler::new(request.settings.connection_max_tenants);
     let job = Job {
         pool: db.pool(),

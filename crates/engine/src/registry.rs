@@ -184,20 +184,24 @@ pub(crate) async fn mark_failed(pool: &PgPool, tenant_id: i64, error: &str) -> R
     Ok(())
 }
 
-/// Inside a tenant's transaction: the tenant is ACTIVE with these mirror values.
+/// Inside a tenant's transaction: the registry mirror of its tracking table; with `activate`, the
+/// tenant's work is complete and it becomes ACTIVE (from PROVISIONING or FAILED).
 pub(crate) async fn mark_current(
     conn: &mut PgConnection,
     tenant_id: i64,
     schema_version: Option<i64>,
     migration_count: i32,
+    activate: bool,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE public.tenants SET status = 'ACTIVE', last_error = NULL, schema_version = $2, \
-         migration_count = $3, updated_at = clock_timestamp() WHERE id = $1",
+        "UPDATE public.tenants SET schema_version = $2, migration_count = $3, updated_at = clock_timestamp(), \
+         status = CASE WHEN $4 THEN 'ACTIVE' ELSE status END, \
+         last_error = CASE WHEN $4 THEN NULL ELSE last_error END WHERE id = $1",
     )
     .bind(tenant_id)
     .bind(schema_version)
     .bind(migration_count)
+    .bind(activate)
     .execute(conn)
     .await?;
     Ok(())

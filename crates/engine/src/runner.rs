@@ -1,12 +1,16 @@
-//! The runner for one tenant schema: one transaction that takes the tenant's advisory lock, sets its
-//! search_path and timeouts, reads the tracking table, applies (or reverts) what the plan says,
-//! records it, updates the registry mirror, and commits. Lock timeouts and lost connections are
-//! retried with backoff; any other failure rolls back and marks the tenant FAILED.
+//! The runner for one tenant schema. Its work is a series of steps; each step is one transaction
+//! that takes the tenant's advisory lock, sets its search_path and timeouts, reads the tracking
+//! table, applies (or reverts) the leading transactional part of the plan, records it with the run's
+//! batch number, updates the registry mirror and commits. A no-transaction migration is a step of
+//! its own, outside any transaction ([`crate::no_transaction`]). Lock timeouts and lost connections
+//! are retried with backoff; any other failure rolls the step back and marks the tenant FAILED.
 
 use std::time::{Duration, Instant};
 
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
-use tenantctl_migrations::{Migration, MigrationSet, PlanError, RollbackTarget, Script, Version, plan_down, plan_up};
+use tenantctl_migrations::{
+    Migration, MigrationSet, PlanError, RollbackTarget, Script, TransactionMode, Version, plan_down, plan_up,
+};
 
 use crate::central::Central;
 use crate::error::describe;
@@ -15,15 +19,26 @@ use crate::recycle::Recycler;
 use crate::registry::{self, Tenant, TenantStatus};
 use crate::settings::{RunSettings, pg_duration};
 use crate::tracking::{AppliedRow, Ran, TrackingTable, next_batch};
-use crate::{SchemaName, locks};
+use crate::{SchemaName, locks, no_transaction};
 
 /// What to do to each tenant.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Direction<'a> {
-    /// Apply pending migrations (creating the schema first when provisioning).
-    Up { create_schema: bool, allow_out_of_order: bool, central: &'a Central },
+    /// Apply pending migrations (creating the schema first when provisioning); with `phase`, only
+    /// those of its versions.
+    Up { create_schema: bool, allow_out_of_order: bool, central: &'a Central, phase: Option<&'a [Version]> },
     /// Revert migrations.
     Down { target: RollbackTarget },
+}
+
+impl Direction<'_> {
+    fn script(self, migration: &Migration) -> &Script {
+        match self {
+            Self::Up { .. } => &migration.up,
+            // `plan_down` only plans migrations that have a down file.
+            Self::Down { .. } => migration.down.as_ref().unwrap_or(&migration.up),
+        }
+    }
 }
 
 /// Everything a tenant's work needs, shared by every tenant of a run.
@@ -39,10 +54,10 @@ pub(crate) struct Job<'a> {
     pub(crate) plan_only: bool,
 }
 
-/// Why an attempt failed, and whether trying again may help.
-struct Failure {
-    message: String,
-    retryable: bool,
+/// Why a step failed, and whether trying it again may help.
+pub(crate) struct Failure {
+    pub(crate) message: String,
+    pub(crate) retryable: bool,
     plan_error: Option<PlanError>,
 }
 
@@ -51,71 +66,82 @@ impl Failure {
         Self { message: error.to_string(), retryable: false, plan_error: Some(error) }
     }
 
-    fn db(context: Option<&str>, error: &sqlx::Error) -> Self {
+    pub(crate) fn db(context: Option<&str>, error: &sqlx::Error) -> Self {
         let message = match context {
             Some(c) => format!("{c}: {}", describe(error)),
             None => describe(error),
         };
         Self { message, retryable: is_transient(error), plan_error: None }
     }
+
+    pub(crate) fn fatal(message: String) -> Self {
+        Self { message, retryable: false, plan_error: None }
+    }
 }
 
 /// Lock timeouts, deadlocks, serialization failures and lost connections are worth another attempt.
-fn is_transient(error: &sqlx::Error) -> bool {
+pub(crate) fn is_transient(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Database(db) => {
             matches!(db.code().as_deref(), Some("55P03" | "40P01" | "40001" | "57P01" | "57P02" | "57P03"))
         }
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed | sqlx::Error::Protocol(_) => true,
         _ => false,
     }
 }
 
-enum Done {
-    /// Migrations ran (or were planned, in plan-only mode).
-    Changed(Vec<Version>),
-    /// Nothing to do.
+/// What one step did.
+pub(crate) enum Step {
+    /// These versions were applied or reverted (planned, in plan-only mode); `more` when the plan
+    /// has further steps.
+    Did { versions: Vec<Version>, more: bool },
+    /// Nothing, for this reason.
     Nothing(&'static str),
 }
 
-/// Runs the job on one tenant, with retries; a final failure marks the tenant FAILED.
+pub(crate) const HELD_ELSEWHERE: &str = "another tenantctl run holds this tenant";
+const UP_TO_DATE: &str = "up to date";
+const NOTHING_TO_REVERT: &str = "nothing to roll back";
+
+/// What the steps of one tenant share: the batch number, and a rollback's plan, fixed at the first
+/// step so that later steps continue it rather than plan anew.
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    pub(crate) batch: Option<i32>,
+    revert: Option<Vec<Version>>,
+}
+
+/// Runs the job on one tenant, step by step, with retries; a final failure marks the tenant FAILED.
 pub(crate) async fn run(job: Job<'_>, tenant: &Tenant) -> TenantResult {
     let started = Instant::now();
-    let mut attempt = 0;
+    let mut progress = Progress::default();
+    let mut versions = Vec::new();
     let result = loop {
-        attempt += 1;
-        match attempt_once(job, tenant).await {
-            Ok(done) => break Ok(done),
-            Err(f) if f.retryable && attempt <= job.settings.lock_retries => {
-                let delay = job.settings.retry_backoff.saturating_mul(1 << (attempt - 1).min(16));
-                job.reporter.report(&Event::Retrying {
-                    org_id: tenant.org_id.clone(),
-                    attempt,
-                    delay,
-                    error: f.message.clone(),
-                });
-                tokio::time::sleep(delay).await;
+        match step_with_retries(job, tenant, &mut progress).await {
+            Ok(Step::Did { versions: done, more }) => {
+                versions.extend(done);
+                if !more {
+                    break Ok(None);
+                }
             }
+            Ok(Step::Nothing(reason)) => break Ok(versions.is_empty().then_some(reason)),
             Err(f) => break Err(f),
         }
     };
     let mut plan_error = None;
-    let (outcome, versions, error, reason) = match result {
-        Ok(Done::Changed(versions)) => (Outcome::Succeeded, versions, None, None),
-        Ok(Done::Nothing(reason)) => (Outcome::Skipped, Vec::new(), None, Some(reason.to_owned())),
+    let (outcome, error, reason) = match result {
+        Ok(None) => (Outcome::Succeeded, None, None),
+        Ok(Some(reason)) => (Outcome::Skipped, None, Some(reason.to_owned())),
         Err(f) => {
             plan_error = f.plan_error;
-            let message =
-                if f.retryable { format!("{} (gave up after {attempt} attempts)", f.message) } else { f.message };
             let message = match job.plan_only {
-                true => message,
-                false => match registry::mark_failed(job.pool, tenant.id, &message).await {
-                    Ok(()) => message,
-                    Err(e) => format!("{message}; marking it FAILED also failed: {}", describe(&e)),
+                true => f.message,
+                false => match registry::mark_failed(job.pool, tenant.id, &f.message).await {
+                    Ok(()) => f.message,
+                    Err(e) => format!("{}; marking it FAILED also failed: {}", f.message, describe(&e)),
                 },
             };
-            (Outcome::Failed, Vec::new(), Some(message), None)
+            (Outcome::Failed, Some(message), None)
         }
     };
     TenantResult {
@@ -130,16 +156,63 @@ pub(crate) async fn run(job: Job<'_>, tenant: &Tenant) -> TenantResult {
     }
 }
 
-async fn attempt_once(job: Job<'_>, tenant: &Tenant) -> Result<Done, Failure> {
+async fn step_with_retries(job: Job<'_>, tenant: &Tenant, progress: &mut Progress) -> Result<Step, Failure> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match step(job, tenant, progress).await {
+            Err(f) if f.retryable && attempt <= job.settings.lock_retries => {
+                let delay = job.settings.retry_backoff.saturating_mul(1 << (attempt - 1).min(16));
+                job.reporter.report(&Event::Retrying {
+                    org_id: tenant.org_id.clone(),
+                    attempt,
+                    delay,
+                    error: f.message.clone(),
+                });
+                tokio::time::sleep(delay).await;
+            }
+            Err(mut f) if f.retryable => {
+                f.message = format!("{} (gave up after {attempt} attempts)", f.message);
+                return Err(f);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// What a transaction decided.
+enum InTransaction<'m> {
+    /// Commit (unless plan-only), then report this step.
+    Commit(Step),
+    /// Roll back, then run this no-transaction migration on the same connection.
+    NoTransaction { migration: &'m Migration, more: bool, completes: bool },
+}
+
+async fn step(job: Job<'_>, tenant: &Tenant, progress: &mut Progress) -> Result<Step, Failure> {
     let mut conn = job.pool.acquire().await.map_err(|e| Failure::db(Some("no connection"), &e))?;
     let mut tx = conn.begin().await.map_err(|e| Failure::db(None, &e))?;
-    let (outcome, pid) = in_transaction(job, tenant, &mut tx).await;
-    let outcome = match outcome {
-        Ok(done) if !job.plan_only => tx.commit().await.map(|()| done).map_err(|e| Failure::db(Some("commit"), &e)),
-        other => {
+    let (decided, pid) = in_transaction(job, tenant, &mut tx, progress).await;
+    let outcome = match decided {
+        Ok(InTransaction::Commit(step)) if !job.plan_only => {
+            tx.commit().await.map(|()| step).map_err(|e| Failure::db(Some("commit"), &e))
+        }
+        Ok(InTransaction::Commit(step)) => {
+            let _ = tx.rollback().await;
+            Ok(step)
+        }
+        Ok(InTransaction::NoTransaction { migration, more, completes }) => match tx.rollback().await {
+            Ok(()) => {
+                let script = job.direction.script(migration);
+                no_transaction::run(&mut conn, job, tenant, progress, migration, script, completes)
+                    .await
+                    .map(|done| done.unwrap_or(Step::Did { versions: vec![migration.version], more }))
+            }
+            Err(e) => Err(Failure::db(None, &e)),
+        },
+        Err(f) => {
             // Best effort: on a broken connection the server rolls back by itself.
             let _ = tx.rollback().await;
-            other
+            Err(f)
         }
     };
     if pid.is_some_and(|pid| job.recycler.served(pid)) {
@@ -148,81 +221,109 @@ async fn attempt_once(job: Job<'_>, tenant: &Tenant) -> Result<Done, Failure> {
     outcome
 }
 
-const HELD_ELSEWHERE: &str = "another tenantctl run holds this tenant";
-const UP_TO_DATE: &str = "up to date";
-const NOTHING_TO_REVERT: &str = "nothing to roll back";
-
-/// The tenant's work inside its transaction; also returns the backend's pid, for recycling.
-async fn in_transaction(
-    job: Job<'_>,
+/// The step's work inside its transaction; also returns the backend's pid, for recycling.
+async fn in_transaction<'m>(
+    job: Job<'m>,
     tenant: &Tenant,
     conn: &mut PgConnection,
-) -> (Result<Done, Failure>, Option<i32>) {
+    progress: &mut Progress,
+) -> (Result<InTransaction<'m>, Failure>, Option<i32>) {
     match prepare(conn, &tenant.schema, job.settings).await {
         Err(e) => (Err(Failure::db(None, &e)), None),
-        Ok((false, pid)) => (Ok(Done::Nothing(HELD_ELSEWHERE)), Some(pid)),
-        Ok((true, pid)) => (locked_work(job, tenant, conn).await, Some(pid)),
+        Ok((false, pid)) => (Ok(InTransaction::Commit(Step::Nothing(HELD_ELSEWHERE))), Some(pid)),
+        Ok((true, pid)) => (locked_work(job, tenant, conn, progress).await, Some(pid)),
     }
 }
 
-async fn locked_work(job: Job<'_>, tenant: &Tenant, conn: &mut PgConnection) -> Result<Done, Failure> {
+async fn locked_work<'m>(
+    job: Job<'m>,
+    tenant: &Tenant,
+    conn: &mut PgConnection,
+    progress: &mut Progress,
+) -> Result<InTransaction<'m>, Failure> {
     let table = TrackingTable::tenant(&tenant.schema);
+    let creates = matches!(job.direction, Direction::Up { create_schema: true, .. });
+    if creates && !job.plan_only {
+        let sql = format!("CREATE SCHEMA IF NOT EXISTS {}", tenant.schema.quoted());
+        sqlx::raw_sql(AssertSqlSafe(sql))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| Failure::db(Some("creating the schema"), &e))?;
+    }
+    let rows = match job.direction {
+        Direction::Up { .. } if !job.plan_only => table.ensure_and_read(conn).await,
+        _ => table.read_if_exists(conn).await,
+    }
+    .map_err(|e| Failure::db(Some("reading the tracking table"), &e))?;
+    let batch = *progress.batch.get_or_insert_with(|| next_batch(&rows));
+    let (plan, whole) = plan(job, &rows, progress)?;
+    if job.plan_only {
+        let versions: Vec<Version> = plan.iter().map(|m| m.version).collect();
+        let nothing = if matches!(job.direction, Direction::Up { .. }) { UP_TO_DATE } else { NOTHING_TO_REVERT };
+        let step = if versions.is_empty() { Step::Nothing(nothing) } else { Step::Did { versions, more: false } };
+        return Ok(InTransaction::Commit(step));
+    }
+    let head: Vec<&Migration> = plan
+        .iter()
+        .copied()
+        .take_while(|m| job.direction.script(m).transaction == TransactionMode::Transaction)
+        .collect();
+    let completes = head.len() == whole;
+    if head.is_empty() && !plan.is_empty() {
+        return Ok(InTransaction::NoTransaction { migration: plan[0], more: plan.len() > 1, completes: whole == 1 });
+    }
+    let ran = apply(conn, &head, job.settings, |m| job.direction.script(m)).await?;
+    let done: Vec<Version> = ran.iter().map(|r| r.migration.version).collect();
+    let mut versions: Vec<Version> = rows.iter().map(|r| r.version).collect();
     match job.direction {
-        Direction::Up { create_schema, allow_out_of_order, central } => {
-            let rows = if job.plan_only {
-                table.read_if_exists(conn).await
-            } else {
-                if create_schema {
-                    let sql = format!("CREATE SCHEMA IF NOT EXISTS {}", tenant.schema.quoted());
-                    sqlx::raw_sql(AssertSqlSafe(sql))
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(|e| Failure::db(Some("creating the schema"), &e))?;
-                }
-                table.ensure_and_read(conn).await
-            }
-            .map_err(|e| Failure::db(Some("reading the tracking table"), &e))?;
-            let applied: Vec<_> = rows.iter().map(AppliedRow::as_applied).collect();
-            let pending = plan_up(&applied, job.set, allow_out_of_order).map_err(Failure::plan)?;
-            if job.plan_only {
-                return Ok(planned(&pending, UP_TO_DATE));
-            }
-            let ran = apply(conn, &pending, job.settings, |m| &m.up).await?;
+        Direction::Up { central, .. } => {
             if !ran.is_empty() {
-                table.record(conn, &ran, next_batch(&rows)).await.map_err(|e| Failure::db(Some("recording"), &e))?;
+                table.record(conn, &ran, batch).await.map_err(|e| Failure::db(Some("recording"), &e))?;
                 central.record_new(conn, &ran).await.map_err(|e| Failure::db(Some("recording centrally"), &e))?;
             }
-            let mut versions: Vec<Version> = rows.iter().map(|r| r.version).collect();
-            versions.extend(ran.iter().map(|r| r.migration.version));
-            update_mirror(conn, tenant, &versions).await?;
-            let changed = !ran.is_empty() || create_schema || tenant.status != TenantStatus::Active;
-            Ok(match changed {
-                true => Done::Changed(ran.iter().map(|r| r.migration.version).collect()),
-                false => Done::Nothing(UP_TO_DATE),
-            })
+            versions.extend(&done);
         }
-        Direction::Down { target } => {
-            let rows =
-                table.read_if_exists(conn).await.map_err(|e| Failure::db(Some("reading the tracking table"), &e))?;
-            let applied: Vec<_> = rows.iter().map(AppliedRow::as_applied).collect();
-            let revert = plan_down(&applied, job.set, target).map_err(Failure::plan)?;
-            if job.plan_only || revert.is_empty() {
-                return Ok(planned(&revert, NOTHING_TO_REVERT));
-            }
-            let ran = apply(conn, &revert, job.settings, |m| m.down.as_ref().unwrap_or(&m.up)).await?;
-            let reverted: Vec<Version> = ran.iter().map(|r| r.migration.version).collect();
-            table.forget(conn, &reverted).await.map_err(|e| Failure::db(Some("updating the tracking table"), &e))?;
-            let remaining: Vec<Version> = rows.iter().map(|r| r.version).filter(|v| !reverted.contains(v)).collect();
-            update_mirror(conn, tenant, &remaining).await?;
-            Ok(Done::Changed(reverted))
+        Direction::Down { .. } => {
+            table.forget(conn, &done).await.map_err(|e| Failure::db(Some("updating the tracking table"), &e))?;
+            versions.retain(|v| !done.contains(v));
         }
     }
+    update_mirror(conn, tenant, &versions, completes).await?;
+    let changed = !done.is_empty() || creates || (completes && tenant.status != TenantStatus::Active);
+    Ok(InTransaction::Commit(match (changed, job.direction) {
+        (true, _) => Step::Did { versions: done, more: plan.len() > head.len() },
+        (false, Direction::Up { .. }) => Step::Nothing(UP_TO_DATE),
+        (false, Direction::Down { .. }) => Step::Nothing(NOTHING_TO_REVERT),
+    }))
 }
 
-fn planned(migrations: &[&Migration], nothing: &'static str) -> Done {
-    match migrations.is_empty() {
-        true => Done::Nothing(nothing),
-        false => Done::Changed(migrations.iter().map(|m| m.version).collect()),
+/// The migrations this step may run, in order, and how many the tenant's whole plan still holds
+/// (a phase of a fan-out may hold fewer).
+fn plan<'m>(
+    job: Job<'m>,
+    rows: &[AppliedRow],
+    progress: &mut Progress,
+) -> Result<(Vec<&'m Migration>, usize), Failure> {
+    let applied: Vec<_> = rows.iter().map(AppliedRow::as_applied).collect();
+    match job.direction {
+        Direction::Up { allow_out_of_order, phase, .. } => {
+            let pending = plan_up(&applied, job.set, allow_out_of_order).map_err(Failure::plan)?;
+            let whole = pending.len();
+            // A phase runs its migrations only while no older one is still pending: order holds even
+            // when an earlier phase did not finish for this tenant.
+            let in_phase = pending.into_iter().take_while(|m| phase.is_none_or(|p| p.contains(&m.version))).collect();
+            Ok((in_phase, whole))
+        }
+        Direction::Down { target } => {
+            let still_applied = |v: &Version| applied.iter().any(|a| a.version == *v);
+            let revert: Vec<&Migration> = match &progress.revert {
+                None => plan_down(&applied, job.set, target).map_err(Failure::plan)?,
+                Some(fixed) => fixed.iter().filter(|v| still_applied(v)).filter_map(|v| job.set.get(*v)).collect(),
+            };
+            progress.revert = Some(revert.iter().map(|m| m.version).collect());
+            let whole = revert.len();
+            Ok((revert, whole))
+        }
     }
 }
 
@@ -259,13 +360,10 @@ async fn apply<'m>(
         let file = script.file_name();
         let overridden = script.lock_timeout.is_some() || script.statement_timeout.is_some();
         if overridden {
-            set_timeouts(
-                conn,
-                script.lock_timeout.unwrap_or(settings.lock_timeout),
-                script.statement_timeout.or(settings.statement_timeout),
-            )
-            .await
-            .map_err(|e| Failure::db(Some(&file), &e))?;
+            let statement = script.statement_timeout.or(settings.statement_timeout);
+            set_timeouts(conn, script.lock_timeout.unwrap_or(settings.lock_timeout), statement)
+                .await
+                .map_err(|e| Failure::db(Some(&file), &e))?;
         }
         let started = Instant::now();
         sqlx::raw_sql(AssertSqlSafe(script.sql.as_str()))
@@ -291,10 +389,17 @@ async fn set_timeouts(conn: &mut PgConnection, lock: Duration, statement: Option
         .map(|_| ())
 }
 
-async fn update_mirror(conn: &mut PgConnection, tenant: &Tenant, versions: &[Version]) -> Result<(), Failure> {
+/// Inside the step's transaction: the registry mirror of the tracking table; with `activate`, the
+/// tenant's whole plan is done and it is ACTIVE.
+pub(crate) async fn update_mirror(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    versions: &[Version],
+    activate: bool,
+) -> Result<(), Failure> {
     let newest = versions.iter().max().map(|v| v.as_i64());
     let count = i32::try_from(versions.len()).unwrap_or(i32::MAX);
-    registry::mark_current(conn, tenant.id, newest, count)
+    registry::mark_current(conn, tenant.id, newest, count, activate)
         .await
         .map_err(|e| Failure::db(Some("updating the registry"), &e))
 }

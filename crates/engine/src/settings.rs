@@ -17,6 +17,11 @@ pub struct RunSettings {
     pub statement_timeout: Option<Duration>,
     /// Close a connection after it has served this many tenants (bounds the backend's catalog cache).
     pub connection_max_tenants: u32,
+    /// `lock_timeout` of no-transaction migrations (a concurrent index build waits for every older
+    /// transaction in the database), unless the file sets its own.
+    pub no_transaction_lock_timeout: Duration,
+    /// Tenants running a no-transaction migration at once (concurrent index builds wait for each other).
+    pub no_transaction_concurrency: usize,
 }
 
 impl Default for RunSettings {
@@ -28,6 +33,8 @@ impl Default for RunSettings {
             retry_backoff: Duration::from_millis(250),
             statement_timeout: None,
             connection_max_tenants: 250,
+            no_transaction_lock_timeout: Duration::from_secs(60),
+            no_transaction_concurrency: 1,
         }
     }
 }

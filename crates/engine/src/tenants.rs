@@ -1,7 +1,7 @@
 //! `migrate-tenants` and `rollback-tenants`: the fan-out of the runner over the registry.
 
 use serde::Serialize;
-use tenantctl_migrations::{MigrationSet, PlanError, RollbackTarget};
+use tenantctl_migrations::{MigrationSet, PlanError, RollbackTarget, TransactionMode, Version};
 use uuid::Uuid;
 
 use crate::central::{self, Central};
@@ -64,7 +64,7 @@ pub async fn migrate_tenants(
     let central = prepare(db, request.set, allow_out_of_order).await?;
     let skip_current = matches!(request.selection, Selection::All { .. }).then_some(request.set);
     let (tenants, up_to_date) = registry::targets(db.pool(), &request.selection, skip_current).await?;
-    let direction = Direction::Up { create_schema: false, allow_out_of_order, central: &central };
+    let direction = Direction::Up { create_schema: false, allow_out_of_order, central: &central, phase: None };
     execute(db, &request, direction, &tenants, up_to_date, reporter).await
 }
 
@@ -129,6 +129,7 @@ async fn execute(
     let (ordered, canary) = canary_first(tenants, &request.rollout.canary)?;
     let ends = stage_ends(ordered.len(), canary, &request.rollout.waves);
     let budget = Budget::new(request.control);
+    let phases = phases(request.set);
     run_recorded(db, request.run, request.dry_run, ordered.len(), up_to_date, request.control, reporter, || async {
         let mut results = Vec::with_capacity(ordered.len());
         let mut start = 0;
@@ -138,9 +139,13 @@ async fn execute(
             match &halted {
                 Some(reason) => results.extend(targets.iter().map(|t| not_started(t, reason))),
                 None => {
-                    let done =
-                        fan_out(targets, request.settings.concurrency, &budget, reporter, |t| runner::run(job, t))
-                            .await;
+                    let done = match (&phases[..], job.direction) {
+                        ([_, _, ..], Direction::Up { .. }) => run_phases(job, targets, &phases, &budget).await,
+                        _ => {
+                            let concurrency = request.settings.concurrency;
+                            fan_out(targets, concurrency, &budget, reporter, |t| runner::run(job, t)).await
+                        }
+                    };
                     if done.iter().any(|r| r.outcome == Outcome::Failed) {
                         halted = Some(format!("not started: stage {} of the rollout had failures", stage + 1));
                     }
@@ -154,6 +159,78 @@ async fn execute(
         results
     })
     .await
+}
+
+/// The migration set in phases: runs of transactional migrations, and each no-transaction migration
+/// alone. A fan-out runs one phase on every tenant before the next, so a concurrent index build never
+/// waits for the fan-out's own tenant transactions.
+fn phases(set: &MigrationSet) -> Vec<Phase> {
+    let mut phases: Vec<Phase> = Vec::new();
+    for m in set.iter() {
+        let transactional = m.up.transaction == TransactionMode::Transaction;
+        match phases.last_mut() {
+            Some(last) if transactional && last.transactional => last.versions.push(m.version),
+            _ => phases.push(Phase { versions: vec![m.version], transactional }),
+        }
+    }
+    phases
+}
+
+/// A run of migrations a fan-out applies to every tenant before the next.
+#[derive(Debug)]
+struct Phase {
+    versions: Vec<Version>,
+    transactional: bool,
+}
+
+/// Runs each phase on the targets that have not failed yet, then reports each tenant's merged result.
+async fn run_phases(
+    job: Job<'_>,
+    targets: &[registry::Tenant],
+    phases: &[Phase],
+    budget: &Budget<'_>,
+) -> Vec<TenantResult> {
+    let Direction::Up { create_schema, allow_out_of_order, central, .. } = job.direction else {
+        return Vec::new();
+    };
+    let mut merged: Vec<Option<TenantResult>> = vec![None; targets.len()];
+    for phase in phases {
+        let direction = Direction::Up { create_schema, allow_out_of_order, central, phase: Some(&phase.versions) };
+        let phase_job = Job { direction, reporter: &OnlyRetries(job.reporter), ..job };
+        let eligible: Vec<registry::Tenant> = targets
+            .iter()
+            .zip(&merged)
+            .filter(|(_, r)| r.as_ref().is_none_or(|r| r.outcome != Outcome::Failed))
+            .map(|(t, _)| t.clone())
+            .collect();
+        let concurrency =
+            if phase.transactional { job.settings.concurrency } else { job.settings.no_transaction_concurrency };
+        let done =
+            fan_out(&eligible, concurrency, budget, &OnlyRetries(job.reporter), |t| runner::run(phase_job, t)).await;
+        for result in done {
+            let Some(slot) = targets.iter().position(|t| t.org_id == result.org_id) else { continue };
+            match &mut merged[slot] {
+                Some(so_far) => so_far.absorb(result),
+                empty => *empty = Some(result),
+            }
+        }
+    }
+    let results: Vec<TenantResult> = merged.into_iter().flatten().collect();
+    for result in &results {
+        job.reporter.report(&Event::TenantFinished(result.clone()));
+    }
+    results
+}
+
+/// Forwards everything but per-phase tenant results (a tenant's result is reported once, merged).
+struct OnlyRetries<'a>(&'a dyn Reporter);
+
+impl Reporter for OnlyRetries<'_> {
+    fn report(&self, event: &Event) {
+        if !matches!(event, Event::TenantFinished(_)) {
+            self.0.report(event);
+        }
+    }
 }
 
 /// The targets with the canary tenants first (in registry order), and how many canaries there are.
