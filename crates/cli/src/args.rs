@@ -144,6 +144,8 @@ pub(crate) enum Command {
         dry_run: bool,
         #[command(flatten)]
         run: RunArgs,
+        #[command(flatten)]
+        gate: crate::gate::GateArgs,
     },
     /// Revert the last batch of master migrations (or --steps N, --to VERSION).
     RollbackMaster {
@@ -151,6 +153,8 @@ pub(crate) enum Command {
         rollback: RollbackArgs,
         #[command(flatten)]
         run: RunArgs,
+        #[command(flatten)]
+        gate: crate::gate::GateArgs,
     },
     /// Register tenants, create their schemas, apply every tenant migration, mark them ACTIVE.
     ProvisionTenant {
@@ -162,6 +166,8 @@ pub(crate) enum Command {
         from_file: Option<PathBuf>,
         #[command(flatten)]
         run: RunArgs,
+        #[command(flatten)]
+        gate: crate::gate::GateArgs,
     },
     /// Apply pending tenant migrations to every ACTIVE tenant, concurrently.
     MigrateTenants {
@@ -175,6 +181,8 @@ pub(crate) enum Command {
         allow_out_of_order: bool,
         #[command(flatten)]
         run: RunArgs,
+        #[command(flatten)]
+        gate: crate::gate::GateArgs,
     },
     /// Revert tenant migrations: the last batch of each tenant (or --steps N, --to VERSION).
     RollbackTenants {
@@ -184,6 +192,8 @@ pub(crate) enum Command {
         selection: TenantSelection,
         #[command(flatten)]
         run: RunArgs,
+        #[command(flatten)]
+        gate: crate::gate::GateArgs,
     },
     /// Write the next `<VERSION>_<name>.up.sql` / `.down.sql` pair.
     MakeMigration {
@@ -195,6 +205,8 @@ pub(crate) enum Command {
         #[arg(long)]
         timestamp: bool,
     },
+    /// Check migration files for operations that are unsafe on a live database (never connects).
+    Lint(crate::lint_cmd::LintArgs),
     /// Master version, tenants by status, tenants behind, failed tenants with their errors.
     Status {
         /// Show one tenant's applied and pending migrations.
@@ -213,6 +225,18 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 }
 
 impl Command {
+    /// `--allow-unsafe`, for the commands that apply or revert migrations.
+    pub(crate) fn gate_args(&self) -> crate::gate::GateArgs {
+        match self {
+            Self::MigrateMaster { gate, .. }
+            | Self::RollbackMaster { gate, .. }
+            | Self::ProvisionTenant { gate, .. }
+            | Self::MigrateTenants { gate, .. }
+            | Self::RollbackTenants { gate, .. } => *gate,
+            Self::MakeMigration { .. } | Self::Status { .. } | Self::Lint(_) => crate::gate::GateArgs::default(),
+        }
+    }
+
     /// The command's name as typed.
     pub(crate) fn name(&self) -> &'static str {
         match self {
@@ -223,6 +247,7 @@ impl Command {
             Self::RollbackTenants { .. } => "rollback-tenants",
             Self::MakeMigration { .. } => "make-migration",
             Self::Status { .. } => "status",
+            Self::Lint(_) => "lint",
         }
     }
 }

@@ -8,12 +8,14 @@ use tenantctl_engine::{
     Canary, Database, FanoutControl, FanoutReport, FanoutRequest, MasterRequest, MasterRollback, OrgId,
     ProvisionRequest, Rollout, RunContext, Selection, parse_waves,
 };
+use tenantctl_lint::{FileRole, Scope};
 use tenantctl_migrations::{MigrationSet, RollbackTarget};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use crate::args::{Cli, Command, Format, GlobalArgs, Kind, RollbackArgs, RunArgs, TenantSelection};
 use crate::exit::{self, InputError};
+use crate::gate::{self, Checked, GateArgs};
 use crate::render::{self, Verb};
 use crate::reporter::Progress;
 use crate::settings::Settings;
@@ -24,29 +26,33 @@ struct Ctx<'a> {
     command: &'static str,
     cancel: CancellationToken,
     run_id: uuid::Uuid,
+    gate: GateArgs,
 }
 
 /// Runs the parsed command line; returns the exit code. Logs carry the run's id.
 pub(crate) async fn run(cli: Cli, cancel: CancellationToken) -> anyhow::Result<u8> {
     let run_id = uuid::Uuid::new_v4();
-    let ctx = Ctx { global: &cli.global, command: cli.command.name(), cancel, run_id };
+    let ctx = Ctx { global: &cli.global, command: cli.command.name(), cancel, run_id, gate: cli.command.gate_args() };
     let span = tracing::info_span!("run", %run_id, command = ctx.command);
     dispatch(&ctx, &cli.command).instrument(span).await
 }
 
 async fn dispatch(ctx: &Ctx<'_>, command: &Command) -> anyhow::Result<u8> {
     match command {
-        Command::MigrateMaster { dry_run, run } => migrate_master(ctx, run, *dry_run).await,
-        Command::RollbackMaster { rollback, run } => rollback_master(ctx, run, rollback).await,
-        Command::ProvisionTenant { org_ids, from_file, run } => {
+        Command::MigrateMaster { dry_run, run, .. } => migrate_master(ctx, run, *dry_run).await,
+        Command::RollbackMaster { rollback, run, .. } => rollback_master(ctx, run, rollback).await,
+        Command::ProvisionTenant { org_ids, from_file, run, .. } => {
             let orgs = read_org_ids(org_ids, from_file.as_deref())?;
             provision(ctx, run, orgs).await
         }
-        Command::MigrateTenants { selection, dry_run, allow_out_of_order, run } => {
+        Command::MigrateTenants { selection, dry_run, allow_out_of_order, run, .. } => {
             migrate_tenants(ctx, run, selection, *dry_run, *allow_out_of_order).await
         }
-        Command::RollbackTenants { rollback, selection, run } => rollback_tenants(ctx, run, rollback, selection).await,
+        Command::RollbackTenants { rollback, selection, run, .. } => {
+            rollback_tenants(ctx, run, rollback, selection).await
+        }
         Command::MakeMigration { kind, name, timestamp } => make_migration(ctx, *kind, name, *timestamp),
+        Command::Lint(args) => crate::lint_cmd::run(ctx.global, args),
         Command::Status { tenant, check, run } => status(ctx, run, tenant.as_deref(), *check).await,
     }
 }
@@ -66,12 +72,21 @@ impl Ctx<'_> {
             run_id: self.run_id,
             command: self.command.to_owned(),
             arguments: serde_json::Value::from(redacted_args()),
-            allow_unsafe: false,
+            allow_unsafe: self.gate.allow_unsafe,
             os_user: std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok(),
             host: std::env::var("HOSTNAME")
                 .ok()
                 .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned())),
         }
+    }
+
+    /// Lints `dir` for the gate in front of a run.
+    async fn gate(&self, db: &Database, settings: &Settings, kind: Kind, role: FileRole) -> anyhow::Result<Checked> {
+        let (dir, scope) = match kind {
+            Kind::Master => (&settings.master_dir, Scope::Master),
+            Kind::Tenant => (&settings.tenant_dir, Scope::Tenant),
+        };
+        gate::check(db, dir, scope, role, settings.naming.prefix(), self.gate).await
     }
 
     fn progress(&self, verb: Verb) -> Progress {
@@ -150,15 +165,17 @@ async fn migrate_master(ctx: &Ctx<'_>, run: &RunArgs, dry_run: bool) -> anyhow::
     let settings = ctx.settings(run)?;
     let set = load(&settings.master_dir)?;
     let db = ctx.connect(&settings).await?;
+    let checked = ctx.gate(&db, &settings, Kind::Master, FileRole::Up).await?;
     let run_context = ctx.run_context();
     let request = MasterRequest {
         set: &set,
         extensions: &settings.extensions,
         settings: &settings.run,
+        gate: &checked.gate,
         dry_run,
         run: &run_context,
     };
-    let report = tenantctl_engine::migrate_master(&db, request, &ctx.progress(Verb::Apply)).await?;
+    let report = checked.guard(tenantctl_engine::migrate_master(&db, request, &ctx.progress(Verb::Apply)).await)?;
     ctx.print(|| render::master_json(&report, Verb::Apply), |out| render::master_text(out, &report, Verb::Apply))?;
     Ok(exit::SUCCESS)
 }
@@ -167,15 +184,17 @@ async fn rollback_master(ctx: &Ctx<'_>, run: &RunArgs, rollback: &RollbackArgs) 
     let settings = ctx.settings(run)?;
     let set = load(&settings.master_dir)?;
     let db = ctx.connect(&settings).await?;
+    let checked = ctx.gate(&db, &settings, Kind::Master, FileRole::Down).await?;
     let run_context = ctx.run_context();
     let request = MasterRollback {
         set: &set,
         target: rollback_target(rollback),
         settings: &settings.run,
+        gate: &checked.gate,
         dry_run: rollback.dry_run,
         run: &run_context,
     };
-    let report = tenantctl_engine::rollback_master(&db, request, &ctx.progress(Verb::Apply)).await?;
+    let report = checked.guard(tenantctl_engine::rollback_master(&db, request, &ctx.progress(Verb::Revert)).await)?;
     ctx.print(|| render::master_json(&report, Verb::Revert), |out| render::master_text(out, &report, Verb::Revert))?;
     Ok(exit::SUCCESS)
 }
@@ -184,6 +203,7 @@ async fn provision(ctx: &Ctx<'_>, run: &RunArgs, orgs: Vec<OrgId>) -> anyhow::Re
     let settings = ctx.settings(run)?;
     let set = load(&settings.tenant_dir)?;
     let db = ctx.connect(&settings).await?;
+    let checked = ctx.gate(&db, &settings, Kind::Tenant, FileRole::Up).await?;
     let run_context = ctx.run_context();
     let progress = ctx.progress(Verb::Apply);
     let control = ctx.control(None);
@@ -192,11 +212,12 @@ async fn provision(ctx: &Ctx<'_>, run: &RunArgs, orgs: Vec<OrgId>) -> anyhow::Re
         orgs: &orgs,
         naming: &settings.naming,
         extensions: &settings.extensions,
+        gate: &checked.gate,
         settings: &settings.run,
         control: &control,
         run: &run_context,
     };
-    let report = tenantctl_engine::provision(&db, request, &progress).await?;
+    let report = checked.guard(tenantctl_engine::provision(&db, request, &progress).await)?;
     ctx.finish_fanout(&progress, &report, Verb::Apply)
 }
 
@@ -210,6 +231,7 @@ struct Fanout {
     run_context: RunContext,
     progress: Progress,
     control: FanoutControl,
+    checked: Checked,
 }
 
 impl Fanout {
@@ -219,7 +241,13 @@ impl Fanout {
         let selection = selection(tenants)?;
         let rollout = rollout(tenants)?;
         let db = ctx.connect(&settings).await?;
+        let role = match verb {
+            Verb::Apply => FileRole::Up,
+            Verb::Revert => FileRole::Down,
+        };
+        let checked = ctx.gate(&db, &settings, Kind::Tenant, role).await?;
         Ok(Self {
+            checked,
             settings,
             set,
             selection,
@@ -238,6 +266,7 @@ impl Fanout {
             settings: &self.settings.run,
             control: &self.control,
             rollout: self.rollout.clone(),
+            gate: &self.checked.gate,
             dry_run,
             run: &self.run_context,
         }
@@ -279,9 +308,9 @@ async fn migrate_tenants(
     allow_out_of_order: bool,
 ) -> anyhow::Result<u8> {
     let fanout = Fanout::prepare(ctx, run, tenants, Verb::Apply).await?;
-    let report =
-        tenantctl_engine::migrate_tenants(&fanout.db, fanout.request(dry_run), allow_out_of_order, &fanout.progress)
-            .await?;
+    let request = fanout.request(dry_run);
+    let result = tenantctl_engine::migrate_tenants(&fanout.db, request, allow_out_of_order, &fanout.progress).await;
+    let report = fanout.checked.guard(result)?;
     ctx.finish_fanout(&fanout.progress, &report, Verb::Apply)
 }
 
@@ -293,9 +322,9 @@ async fn rollback_tenants(
 ) -> anyhow::Result<u8> {
     let fanout = Fanout::prepare(ctx, run, tenants, Verb::Revert).await?;
     let target = rollback_target(rollback);
-    let report =
-        tenantctl_engine::rollback_tenants(&fanout.db, fanout.request(rollback.dry_run), target, &fanout.progress)
-            .await?;
+    let request = fanout.request(rollback.dry_run);
+    let result = tenantctl_engine::rollback_tenants(&fanout.db, request, target, &fanout.progress).await;
+    let report = fanout.checked.guard(result)?;
     ctx.finish_fanout(&fanout.progress, &report, Verb::Revert)
 }
 

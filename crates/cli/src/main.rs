@@ -4,6 +4,8 @@
 mod args;
 mod commands;
 mod exit;
+mod gate;
+mod lint_cmd;
 mod render;
 mod reporter;
 mod settings;

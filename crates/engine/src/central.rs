@@ -25,6 +25,11 @@ impl Central {
         Ok(Self { recorded })
     }
 
+    /// Whether this version was ever applied to a tenant.
+    pub(crate) fn contains(&self, version: Version) -> bool {
+        self.recorded.contains_key(&version)
+    }
+
     /// Refuses files that differ from what was applied, an applied version whose file is gone, and
     /// a new file older than the newest applied version (unless out-of-order is allowed).
     pub(crate) fn check(&self, set: &MigrationSet, allow_out_of_order: bool) -> Result<(), EngineError> {

@@ -49,6 +49,15 @@ impl Database {
         }
     }
 
+    /// The server's major version (15 for 15.18): the linter's target in front of a run.
+    pub async fn server_major_version(&self) -> Result<u32, EngineError> {
+        let number: String = sqlx::query_scalar("SELECT current_setting('server_version_num')")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|error| EngineError::Database { context: "reading the server version".into(), error })?;
+        Ok(number.parse::<u32>().map_or(15, |n| n / 10_000))
+    }
+
     /// The pool.
     pub fn pool(&self) -> &PgPool {
         &self.pool

@@ -68,6 +68,12 @@ pub enum EngineError {
         /// What is wrong with it.
         problem: String,
     },
+    /// The linter blocked migrations about to run.
+    #[error("refusing to run: the linter blocks migration(s) {} (fix them, add a `-- tenantctl:allow` directive with a reason, or pass --allow-unsafe)", versions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    Unsafe {
+        /// The blocked versions about to run.
+        versions: Vec<Version>,
+    },
     /// A master migration failed (it was rolled back; earlier ones in the batch stay applied).
     #[error("master migration {file} failed: {}", describe(error))]
     MasterMigration {
@@ -87,7 +93,8 @@ impl EngineError {
             Self::Database { .. }
             | Self::NotBootstrapped(_)
             | Self::BootstrapTooNew { .. }
-            | Self::MasterMigration { .. } => ErrorKind::Failed,
+            | Self::MasterMigration { .. }
+            | Self::Unsafe { .. } => ErrorKind::Failed,
         }
     }
 }

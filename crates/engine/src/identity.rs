@@ -170,6 +170,11 @@ impl SchemaNaming {
         Ok(Self { prefix: prefix.to_owned(), hash_len })
     }
 
+    /// The prefix of every tenant schema.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// The schema for an org.
     pub fn schema_for(&self, org: &OrgId) -> SchemaName {
         let digest = hex::encode(Sha256::digest(org.as_str().as_bytes()));

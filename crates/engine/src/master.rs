@@ -12,8 +12,8 @@ use tenantctl_migrations::{
 use crate::settings::pg_duration;
 use crate::tracking::{AppliedRow, Ran, TrackingTable, next_batch};
 use crate::{
-    Database, EngineError, Event, Reporter, RunContext, RunSettings, Summary, bootstrap, error::Context, extensions,
-    locks, runs,
+    Database, EngineError, Event, Gate, Reporter, RunContext, RunSettings, Summary, bootstrap, error::Context,
+    extensions, locks, runs,
 };
 
 /// One master migration applied, reverted, or (dry run) planned.
@@ -51,6 +51,8 @@ pub struct MasterRequest<'a> {
     pub extensions: &'a [String],
     /// Timeouts.
     pub settings: &'a RunSettings,
+    /// Migrations the linter blocks.
+    pub gate: &'a Gate,
     /// Change nothing, list what would run.
     pub dry_run: bool,
     /// Audit context.
@@ -58,24 +60,18 @@ pub struct MasterRequest<'a> {
 }
 
 /// Creates or upgrades the bootstrap tables, ensures extensions, and applies pending master migrations.
+/// Plans (and passes the gate) before changing anything.
 pub async fn migrate_master(
     db: &Database,
     request: MasterRequest<'_>,
     reporter: &dyn Reporter,
 ) -> Result<MasterReport, EngineError> {
     let mut conn = dedicated(db).await?;
-    if request.dry_run {
-        let bootstrap_steps = usize::try_from(bootstrap::latest() - bootstrap::current(&mut conn).await?).unwrap_or(0);
-        let applied = read_applied(&mut conn, bootstrap_steps == 0).await?;
-        let pending = plan_up(&applied.iter().map(AppliedRow::as_applied).collect::<Vec<_>>(), request.set, false)?;
-        return Ok(report(None, bootstrap_steps, planned(&pending), None));
+    if !request.dry_run {
+        locks::acquire_global(&mut conn, reporter).await?;
     }
-    locks::acquire_global(&mut conn, reporter).await?;
     let result = migrate_locked(&mut conn, db, &request, reporter).await;
-    let released = locks::release_global(&mut conn).await;
-    let report = result?;
-    released?;
-    Ok(report)
+    finish_locked(&mut conn, request.dry_run, result).await
 }
 
 async fn migrate_locked(
@@ -84,10 +80,16 @@ async fn migrate_locked(
     request: &MasterRequest<'_>,
     reporter: &dyn Reporter,
 ) -> Result<MasterReport, EngineError> {
+    let bootstrap_version = bootstrap::current(conn).await?;
+    let applied = read_applied(conn, bootstrap_version > 0).await?;
+    let pending = plan_up(&applied.iter().map(AppliedRow::as_applied).collect::<Vec<_>>(), request.set, false)?;
+    request.gate.check(pending.iter().map(|m| m.version))?;
+    if request.dry_run {
+        let steps = usize::try_from(bootstrap::latest() - bootstrap_version).unwrap_or(0);
+        return Ok(report(None, steps, planned(&pending), None));
+    }
     let bootstrap_steps = bootstrap::upgrade(conn).await?;
     extensions::create_missing(conn, request.extensions).await?;
-    let applied = read_applied(conn, true).await?;
-    let pending = plan_up(&applied.iter().map(AppliedRow::as_applied).collect::<Vec<_>>(), request.set, false)?;
     let batch = next_batch(&applied);
     let work = pending.into_iter().map(|m| (m, &m.up)).collect();
     let steps = run_recorded(conn, db, request.run, work, request.settings, Apply::Up(batch), reporter).await?;
@@ -104,6 +106,8 @@ pub struct MasterRollback<'a> {
     pub target: RollbackTarget,
     /// Timeouts.
     pub settings: &'a RunSettings,
+    /// Down files the linter blocks.
+    pub gate: &'a Gate,
     /// Change nothing, list what would be reverted.
     pub dry_run: bool,
     /// Audit context.
@@ -119,18 +123,11 @@ pub async fn rollback_master(
 ) -> Result<MasterReport, EngineError> {
     let mut conn = dedicated(db).await?;
     bootstrap::require(&mut conn).await?;
-    if request.dry_run {
-        let applied = read_applied(&mut conn, true).await?;
-        let revert =
-            plan_down(&applied.iter().map(AppliedRow::as_applied).collect::<Vec<_>>(), request.set, request.target)?;
-        return Ok(report(None, 0, planned(&revert), None));
+    if !request.dry_run {
+        locks::acquire_global(&mut conn, reporter).await?;
     }
-    locks::acquire_global(&mut conn, reporter).await?;
     let result = rollback_locked(&mut conn, db, &request, reporter).await;
-    let released = locks::release_global(&mut conn).await;
-    let report = result?;
-    released?;
-    Ok(report)
+    finish_locked(&mut conn, request.dry_run, result).await
 }
 
 async fn rollback_locked(
@@ -142,10 +139,26 @@ async fn rollback_locked(
     let applied = read_applied(conn, true).await?;
     let revert =
         plan_down(&applied.iter().map(AppliedRow::as_applied).collect::<Vec<_>>(), request.set, request.target)?;
+    request.gate.check(revert.iter().map(|m| m.version))?;
+    if request.dry_run {
+        return Ok(report(None, 0, planned(&revert), None));
+    }
     // `plan_down` guarantees every planned migration has a down file.
     let work = revert.into_iter().filter_map(|m| m.down.as_ref().map(|down| (m, down))).collect();
     let steps = run_recorded(conn, db, request.run, work, request.settings, Apply::Down, reporter).await?;
     Ok(report(Some(request.run.run_id), 0, steps, None))
+}
+
+/// Releases the global lock (held unless dry) whatever the result; the result's error comes first.
+async fn finish_locked(
+    conn: &mut PgConnection,
+    dry_run: bool,
+    result: Result<MasterReport, EngineError>,
+) -> Result<MasterReport, EngineError> {
+    let released = if dry_run { Ok(()) } else { locks::release_global(conn).await };
+    let report = result?;
+    released?;
+    Ok(report)
 }
 
 /// Records the run, applies or reverts each script in order (stopping at the first failure), and

@@ -12,8 +12,8 @@ use crate::registry::{Tenant, TenantStatus, tenant_from_row};
 use crate::runner::{self, Direction, Job};
 use crate::tenants::{FanoutReport, run_recorded};
 use crate::{
-    Database, EngineError, OrgId, Outcome, Reporter, RunContext, RunSettings, SchemaName, SchemaNaming, TenantResult,
-    bootstrap, central::Central, error::Context, extensions,
+    Database, EngineError, Gate, OrgId, Outcome, Reporter, RunContext, RunSettings, SchemaName, SchemaNaming,
+    TenantResult, bootstrap, central::Central, error::Context, extensions,
 };
 
 /// Everything provisioning needs besides the database.
@@ -27,6 +27,8 @@ pub struct ProvisionRequest<'a> {
     pub naming: &'a SchemaNaming,
     /// Extensions to ensure in `public`.
     pub extensions: &'a [String],
+    /// Migrations the linter blocks: checked for those never applied to any tenant yet.
+    pub gate: &'a Gate,
     /// Concurrency, timeouts, retries.
     pub settings: &'a RunSettings,
     /// Failure budget and cancellation.
@@ -58,10 +60,11 @@ pub async fn provision(
 ) -> Result<FanoutReport, EngineError> {
     let mut conn = db.pool().acquire().await.context("connecting")?;
     bootstrap::require(&mut conn).await?;
-    extensions::ensure(&mut conn, request.extensions, reporter).await?;
-    drop(conn);
     let central = Central::load(db.pool()).await?;
     central.check(request.set, true)?;
+    request.gate.check(request.set.iter().map(|m| m.version).filter(|v| !central.contains(*v)))?;
+    extensions::ensure(&mut conn, request.extensions, reporter).await?;
+    drop(conn);
     let mut targets: Vec<NewTenant> = Vec::with_capacity(request.orgs.len());
     for org in request.orgs {
         if !targets.iter().any(|t| &t.org_id == org) {

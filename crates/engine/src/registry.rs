@@ -172,6 +172,16 @@ async fn named(pool: &PgPool, orgs: &[OrgId]) -> Result<Vec<Tenant>, EngineError
     Ok(tenants)
 }
 
+/// The lowest registry mirror among these tenants (0 when one has nothing applied or is unknown).
+pub(crate) async fn lowest_mirror(pool: &PgPool, tenants: &[Tenant]) -> Result<i64, EngineError> {
+    let ids: Vec<i64> = tenants.iter().map(|t| t.id).collect();
+    sqlx::query_scalar("SELECT coalesce(min(coalesce(schema_version, 0)), 0) FROM public.tenants WHERE id = ANY($1)")
+        .bind(&ids)
+        .fetch_one(pool)
+        .await
+        .context("reading the tenant registry")
+}
+
 /// Marks a tenant FAILED with its error (after its transaction was rolled back).
 pub(crate) async fn mark_failed(pool: &PgPool, tenant_id: i64, error: &str) -> Result<(), sqlx::Error> {
     sqlx::query(

@@ -11,7 +11,7 @@ use crate::registry::{self, Selection};
 use crate::rollout::{Canary, Rollout, stage_ends};
 use crate::runner::{self, Direction, Job};
 use crate::{
-    Database, EngineError, Event, Outcome, Reporter, RunContext, RunSettings, Summary, TenantResult, bootstrap,
+    Database, EngineError, Event, Gate, Outcome, Reporter, RunContext, RunSettings, Summary, TenantResult, bootstrap,
     error::Context, runs,
 };
 
@@ -48,6 +48,8 @@ pub struct FanoutRequest<'a> {
     pub control: &'a FanoutControl,
     /// Canary and waves.
     pub rollout: Rollout,
+    /// Migrations the linter blocks.
+    pub gate: &'a Gate,
     /// Change nothing; plan per tenant.
     pub dry_run: bool,
     /// Audit context.
@@ -64,6 +66,13 @@ pub async fn migrate_tenants(
     let central = prepare(db, request.set, allow_out_of_order).await?;
     let skip_current = matches!(request.selection, Selection::All { .. }).then_some(request.set);
     let (tenants, up_to_date) = registry::targets(db.pool(), &request.selection, skip_current).await?;
+    if !tenants.is_empty() {
+        // What may run: never applied anywhere, or above the least advanced target's mirror.
+        let floor = registry::lowest_mirror(db.pool(), &tenants).await?;
+        request
+            .gate
+            .check(request.set.iter().map(|m| m.version).filter(|v| !central.contains(*v) || v.as_i64() > floor))?;
+    }
     let direction = Direction::Up { create_schema: false, allow_out_of_order, central: &central, phase: None };
     execute(db, &request, direction, &tenants, up_to_date, reporter).await
 }
@@ -88,6 +97,7 @@ pub async fn rollback_tenants(
     {
         return Err(missing.into());
     }
+    request.gate.check(plans.iter().flat_map(|r| r.versions.iter().copied()))?;
     let report = execute(db, &request, direction, &tenants, 0, reporter).await?;
     if !request.dry_run {
         central::forget_unapplied(db.pool()).await?;
