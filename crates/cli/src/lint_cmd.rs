@@ -98,3 +98,20 @@ fn same_path(a: &Path, b: &Path) -> bool {
         _ => a == b,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_readme_rule_table_is_the_catalog() {
+        let readme = include_str!("../../../README.md");
+        let start = readme.find("<!-- rules:start -->\n").expect("README has a rules:start marker") + 21;
+        let end = readme.find("<!-- rules:end -->").expect("README has a rules:end marker");
+        let mut generated = Vec::new();
+        tenantctl_lint::render_rules_markdown(&mut generated).expect("rendering to memory");
+        assert_eq!(
+            &readme[start..end],
+            String::from_utf8(generated).expect("UTF-8"),
+            "README rule table is stale: regenerate it with `tenantctl lint --list-rules`"
+        );
+    }
+}
