@@ -205,6 +205,23 @@ pub(crate) enum Command {
         #[arg(long)]
         timestamp: bool,
     },
+    /// Take a tenant out of every fan-out (ARCHIVED); its schema is kept.
+    ArchiveTenant {
+        /// The org.
+        org_id: String,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Drop the schema of an ARCHIVED tenant; the registry row stays, with a note.
+    DropTenant {
+        /// The org.
+        org_id: String,
+        /// The tenant's schema name, typed out: the drop happens only when it matches.
+        #[arg(long, value_name = "SCHEMA", required = true)]
+        confirm: String,
+        #[command(flatten)]
+        run: RunArgs,
+    },
     /// Check migration files for operations that are unsafe on a live database (never connects).
     Lint(crate::lint_cmd::LintArgs),
     /// Master version, tenants by status, tenants behind, failed tenants with their errors.
@@ -233,7 +250,11 @@ impl Command {
             | Self::ProvisionTenant { gate, .. }
             | Self::MigrateTenants { gate, .. }
             | Self::RollbackTenants { gate, .. } => *gate,
-            Self::MakeMigration { .. } | Self::Status { .. } | Self::Lint(_) => crate::gate::GateArgs::default(),
+            Self::MakeMigration { .. }
+            | Self::Status { .. }
+            | Self::Lint(_)
+            | Self::ArchiveTenant { .. }
+            | Self::DropTenant { .. } => crate::gate::GateArgs::default(),
         }
     }
 
@@ -248,6 +269,8 @@ impl Command {
             Self::MakeMigration { .. } => "make-migration",
             Self::Status { .. } => "status",
             Self::Lint(_) => "lint",
+            Self::ArchiveTenant { .. } => "archive-tenant",
+            Self::DropTenant { .. } => "drop-tenant",
         }
     }
 }

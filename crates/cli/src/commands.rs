@@ -53,6 +53,8 @@ async fn dispatch(ctx: &Ctx<'_>, command: &Command) -> anyhow::Result<u8> {
         }
         Command::MakeMigration { kind, name, timestamp } => make_migration(ctx, *kind, name, *timestamp),
         Command::Lint(args) => crate::lint_cmd::run(ctx.global, args),
+        Command::ArchiveTenant { org_id: raw, run } => offboard(ctx, run, raw, None).await,
+        Command::DropTenant { org_id: raw, confirm, run } => offboard(ctx, run, raw, Some(confirm)).await,
         Command::Status { tenant, check, run } => status(ctx, run, tenant.as_deref(), *check).await,
     }
 }
@@ -326,6 +328,27 @@ async fn rollback_tenants(
     let result = tenantctl_engine::rollback_tenants(&fanout.db, request, target, &fanout.progress).await;
     let report = fanout.checked.guard(result)?;
     ctx.finish_fanout(&fanout.progress, &report, Verb::Revert)
+}
+
+/// `archive-tenant`, or `drop-tenant` when `confirm` is given.
+async fn offboard(ctx: &Ctx<'_>, run: &RunArgs, raw: &str, confirm: Option<&str>) -> anyhow::Result<u8> {
+    let settings = ctx.settings(run)?;
+    let org = org_id("org id", raw)?;
+    let db = ctx.connect(&settings).await?;
+    let run_context = ctx.run_context();
+    let report = match confirm {
+        None => tenantctl_engine::archive_tenant(&db, &org, &run_context).await?,
+        Some(confirm) => tenantctl_engine::drop_tenant(&db, &org, confirm, &settings.run, &run_context).await?,
+    };
+    let t = &report.tenant;
+    let done = match (confirm, report.changed) {
+        (Some(_), _) => "schema dropped; registry row kept as ARCHIVED",
+        (None, true) => "ARCHIVED: excluded from every fan-out, schema kept",
+        (None, false) => "already ARCHIVED",
+    };
+    ctx.print(|| serde_json::json!({"run_id": report.run_id, "org_id": t.org_id, "schema": t.schema, "status": t.status, "changed": report.changed}),
+        |out| writeln!(out, "{} ({}): {done}", t.org_id, t.schema))?;
+    Ok(exit::SUCCESS)
 }
 
 async fn status(ctx: &Ctx<'_>, run: &RunArgs, tenant: Option<&str>, check: bool) -> anyhow::Result<u8> {

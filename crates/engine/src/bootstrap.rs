@@ -6,7 +6,8 @@ use sqlx::{Acquire, PgConnection};
 use crate::{EngineError, error::Context};
 
 /// Each step runs once, in order, in one transaction with the record of it.
-const STEPS: &[&str] = &[r#"
+const STEPS: &[&str] = &[
+    r#"
 CREATE TABLE public.tenants (
     id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     org_id         text NOT NULL UNIQUE,
@@ -52,7 +53,12 @@ CREATE TABLE public.tenantctl_runs (
     os_user      text,
     host         text
 );
-"#];
+"#,
+    r#"
+ALTER TABLE public.tenants ADD COLUMN note text;
+COMMENT ON COLUMN public.tenants.note IS 'operator-facing notes, e.g. when the schema of an ARCHIVED tenant was dropped';
+"#,
+];
 
 /// The newest bootstrap version this build knows.
 pub(crate) fn latest() -> i32 {
