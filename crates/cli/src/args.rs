@@ -229,9 +229,18 @@ pub(crate) enum Command {
         /// Show one tenant's applied and pending migrations.
         #[arg(long, value_name = "ORG_ID")]
         tenant: Option<String>,
-        /// Exit 1 when any tenant is FAILED or behind (for CI).
+        /// Exit 1 when any tenant is FAILED or behind, or (with --verify) differs (for CI).
         #[arg(long)]
         check: bool,
+        /// Also verify every tenant's structure and history (as `tenantctl verify`).
+        #[arg(long, conflicts_with = "tenant")]
+        verify: bool,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Fingerprint every tenant schema from the catalog and report tenants that differ from their
+    /// peers at the same version, or whose tracking table disagrees with the files (exit 1).
+    Verify {
         #[command(flatten)]
         run: RunArgs,
     },
@@ -252,6 +261,7 @@ impl Command {
             | Self::RollbackTenants { gate, .. } => *gate,
             Self::MakeMigration { .. }
             | Self::Status { .. }
+            | Self::Verify { .. }
             | Self::Lint(_)
             | Self::ArchiveTenant { .. }
             | Self::DropTenant { .. } => crate::gate::GateArgs::default(),
@@ -268,6 +278,7 @@ impl Command {
             Self::RollbackTenants { .. } => "rollback-tenants",
             Self::MakeMigration { .. } => "make-migration",
             Self::Status { .. } => "status",
+            Self::Verify { .. } => "verify",
             Self::Lint(_) => "lint",
             Self::ArchiveTenant { .. } => "archive-tenant",
             Self::DropTenant { .. } => "drop-tenant",

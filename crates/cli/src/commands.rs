@@ -55,7 +55,8 @@ async fn dispatch(ctx: &Ctx<'_>, command: &Command) -> anyhow::Result<u8> {
         Command::Lint(args) => crate::lint_cmd::run(ctx.global, args),
         Command::ArchiveTenant { org_id: raw, run } => offboard(ctx, run, raw, None).await,
         Command::DropTenant { org_id: raw, confirm, run } => offboard(ctx, run, raw, Some(confirm)).await,
-        Command::Status { tenant, check, run } => status(ctx, run, tenant.as_deref(), *check).await,
+        Command::Status { tenant, check, verify, run } => status(ctx, run, tenant.as_deref(), *check, *verify).await,
+        Command::Verify { run } => verify(ctx, run).await,
     }
 }
 
@@ -351,7 +352,16 @@ async fn offboard(ctx: &Ctx<'_>, run: &RunArgs, raw: &str, confirm: Option<&str>
     Ok(exit::SUCCESS)
 }
 
-async fn status(ctx: &Ctx<'_>, run: &RunArgs, tenant: Option<&str>, check: bool) -> anyhow::Result<u8> {
+async fn verify(ctx: &Ctx<'_>, run: &RunArgs) -> anyhow::Result<u8> {
+    let settings = ctx.settings(run)?;
+    let tenant_set = load(&settings.tenant_dir)?;
+    let db = ctx.connect(&settings).await?;
+    let report = tenantctl_engine::verify(&db, &tenant_set).await?;
+    ctx.print(|| render::verify_json(&report), |out| render::verify_text(out, &report))?;
+    Ok(if report.clean() { exit::SUCCESS } else { exit::FAILURE })
+}
+
+async fn status(ctx: &Ctx<'_>, run: &RunArgs, tenant: Option<&str>, check: bool, verify: bool) -> anyhow::Result<u8> {
     let settings = ctx.settings(run)?;
     let tenant_set = load(&settings.tenant_dir)?;
     if let Some(raw) = tenant {
@@ -364,8 +374,25 @@ async fn status(ctx: &Ctx<'_>, run: &RunArgs, tenant: Option<&str>, check: bool)
     let master_set = load(&settings.master_dir)?;
     let db = ctx.connect(&settings).await?;
     let report = tenantctl_engine::status(&db, &master_set, &tenant_set).await?;
-    ctx.print(|| render::status_json(&report), |out| render::status_text(out, &report))?;
-    Ok(if check && !report.healthy() { exit::FAILURE } else { exit::SUCCESS })
+    let verified = match verify && report.initialized {
+        true => Some(tenantctl_engine::verify(&db, &tenant_set).await?),
+        false => None,
+    };
+    ctx.print(
+        || {
+            let mut json = render::status_json(&report);
+            if let Some(v) = &verified {
+                json["verify"] = render::verify_json(v);
+            }
+            json
+        },
+        |out| {
+            render::status_text(out, &report)?;
+            verified.as_ref().map_or(Ok(()), |v| render::verify_text(out, v))
+        },
+    )?;
+    let healthy = report.healthy() && verified.as_ref().is_none_or(|v| v.clean());
+    Ok(if check && !healthy { exit::FAILURE } else { exit::SUCCESS })
 }
 
 fn make_migration(ctx: &Ctx<'_>, kind: Kind, raw_name: &str, timestamp: bool) -> anyhow::Result<u8> {

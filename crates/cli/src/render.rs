@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use serde_json::{Value, json};
-use tenantctl_engine::{FanoutReport, MasterReport, Outcome, StatusReport, TenantDetail, TenantResult};
+use tenantctl_engine::{FanoutReport, MasterReport, Outcome, StatusReport, TenantDetail, TenantResult, VerifyReport};
 
 /// How a fan-out's versions are named in its output.
 #[derive(Debug, Clone, Copy)]
@@ -217,6 +217,32 @@ pub(crate) fn tenant_text(out: &mut dyn Write, detail: &TenantDetail) -> io::Res
     }
     for p in &detail.pending {
         writeln!(out, "  pending  {p}")?;
+    }
+    Ok(())
+}
+
+/// `verify` as JSON.
+pub(crate) fn verify_json(report: &VerifyReport) -> Value {
+    serde_json::to_value(report).unwrap_or(Value::Null)
+}
+
+/// `verify` for people.
+pub(crate) fn verify_text(out: &mut dyn Write, report: &VerifyReport) -> io::Result<()> {
+    writeln!(out, "verify: {} tenant(s) in {} structure group(s)", report.tenants, report.groups.len())?;
+    for g in &report.groups {
+        let version = g.version.map_or_else(|| "none".to_owned(), |v| v.to_string());
+        writeln!(out, "  version {version:>14}  {:>6} tenant(s)  structure {}", g.count, &g.fingerprint[..12])?;
+    }
+    if report.outliers.is_empty() {
+        return writeln!(out, "no tenant differs from its peers");
+    }
+    writeln!(out, "{} tenant(s) differ:", report.outliers.len())?;
+    for o in &report.outliers {
+        let version = o.version.map_or_else(|| "none".to_owned(), |v| v.to_string());
+        writeln!(out, "  {} ({}) at version {version}:", o.org_id, o.schema)?;
+        for d in &o.differences {
+            writeln!(out, "    {d}")?;
+        }
     }
     Ok(())
 }

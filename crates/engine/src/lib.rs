@@ -27,6 +27,7 @@ mod settings;
 mod status;
 mod tenants;
 mod tracking;
+mod verify;
 
 pub use db::{ConnectSettings, Database, describe_target};
 pub use error::{EngineError, ErrorKind};
@@ -46,3 +47,4 @@ pub use status::{
 };
 pub use tenants::{FanoutReport, FanoutRequest, migrate_tenants, rollback_tenants};
 pub use tracking::AppliedRow;
+pub use verify::{Group, Outlier, VerifyReport, verify};

@@ -1,0 +1,366 @@
+//! `verify`: drift detection. The structure of every tenant schema is fingerprinted from the catalog
+//! (tables, columns and types, defaults, indexes, constraints; SHA-256 over a canonical form) in a
+//! few queries for all tenants at once — catalog reads only, no lock on any tenant table. Tenants are
+//! grouped by fingerprint and migration version; a tenant whose structure differs from the most
+//! common one at its version is an outlier, with the difference spelled out. Tracking tables are
+//! then read in batches (each a short transaction, so the lock table never fills) and compared with
+//! the files and the registry mirror.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::{PgPool, Row};
+use tenantctl_migrations::{Checksum, MigrationSet, Version};
+
+use crate::{Database, EngineError, SchemaName, bootstrap, error::Context, identity::quote_ident};
+
+/// Tracking tables read per query.
+const TRACKING_BATCH: usize = 200;
+
+/// Tenants with the same structure at the same version.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    /// The registry's schema version (newest applied tenant migration).
+    pub version: Option<i64>,
+    /// SHA-256 of the canonical structure.
+    pub fingerprint: String,
+    /// How many tenants.
+    pub count: usize,
+    /// Their org ids (the first 20).
+    pub sample: Vec<String>,
+}
+
+/// A tenant that differs from its peers, or whose tracking table disagrees with the files.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outlier {
+    /// The org.
+    pub org_id: String,
+    /// Its schema.
+    pub schema: String,
+    /// The registry's schema version.
+    pub version: Option<i64>,
+    /// What differs, one line each (`column items.note added`).
+    pub differences: Vec<String>,
+}
+
+/// The result of `verify`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    /// Tenants verified (ACTIVE and FAILED).
+    pub tenants: usize,
+    /// Groups by version and fingerprint, largest first.
+    pub groups: Vec<Group>,
+    /// Every tenant that differs, or whose history disagrees with the files or the registry.
+    pub outliers: Vec<Outlier>,
+}
+
+impl VerifyReport {
+    /// True when no tenant differs.
+    pub fn clean(&self) -> bool {
+        self.outliers.is_empty()
+    }
+}
+
+struct Target {
+    org_id: String,
+    schema: SchemaName,
+    version: Option<i64>,
+    count: Option<i32>,
+}
+
+/// Verifies every ACTIVE and FAILED tenant.
+pub async fn verify(db: &Database, set: &MigrationSet) -> Result<VerifyReport, EngineError> {
+    let mut conn = db.pool().acquire().await.context("connecting")?;
+    bootstrap::require(&mut conn).await?;
+    drop(conn);
+    let targets = targets(db.pool()).await?;
+    let names: Vec<&str> = targets.iter().map(|t| t.schema.as_str()).collect();
+    let structure = structure(db.pool(), &names).await?;
+    let mut outliers = Vec::new();
+    let mut fingerprints: BTreeMap<(Option<i64>, String), Vec<usize>> = BTreeMap::new();
+    for (i, t) in targets.iter().enumerate() {
+        match structure.get(t.schema.as_str()) {
+            None => outliers.push(outlier(t, vec![format!("schema {} does not exist", t.schema)])),
+            Some(lines) => fingerprints.entry((t.version, fingerprint(lines))).or_default().push(i),
+        }
+    }
+    let (groups, structural) = compare(&targets, &fingerprints, &structure);
+    outliers.extend(structural);
+    outliers.extend(history(db.pool(), &targets, set).await?);
+    Ok(VerifyReport { tenants: targets.len(), groups, outliers: merged(&targets, outliers) })
+}
+
+/// One entry per tenant, in registry order.
+fn merged(targets: &[Target], outliers: Vec<Outlier>) -> Vec<Outlier> {
+    let mut by_schema: BTreeMap<String, Outlier> = BTreeMap::new();
+    for o in outliers {
+        match by_schema.get_mut(&o.schema) {
+            Some(existing) => existing.differences.extend(o.differences),
+            None => {
+                by_schema.insert(o.schema.clone(), o);
+            }
+        }
+    }
+    targets.iter().filter_map(|t| by_schema.remove(t.schema.as_str())).collect()
+}
+
+fn outlier(t: &Target, differences: Vec<String>) -> Outlier {
+    Outlier { org_id: t.org_id.clone(), schema: t.schema.to_string(), version: t.version, differences }
+}
+
+async fn targets(pool: &PgPool) -> Result<Vec<Target>, EngineError> {
+    let rows = sqlx::query(
+        "SELECT org_id, schema_name, schema_version, migration_count FROM public.tenants \
+         WHERE status IN ('ACTIVE', 'FAILED') ORDER BY created_at, id",
+    )
+    .fetch_all(pool)
+    .await
+    .context("reading the registry")?;
+    let mut targets = Vec::with_capacity(rows.len());
+    for row in rows {
+        let schema: String = row.try_get("schema_name").context("reading the registry")?;
+        let Some(schema) = SchemaName::new(&schema) else { continue };
+        targets.push(Target {
+            org_id: row.try_get("org_id").context("reading the registry")?,
+            schema,
+            version: row.try_get("schema_version").context("reading the registry")?,
+            count: row.try_get("migration_count").context("reading the registry")?,
+        });
+    }
+    Ok(targets)
+}
+
+/// The canonical structure of each schema: `kind name: definition` lines, schema names removed.
+async fn structure(pool: &PgPool, schemas: &[&str]) -> Result<BTreeMap<String, BTreeSet<String>>, EngineError> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let existing: Vec<String> = sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname = ANY($1)")
+        .bind(schemas)
+        .fetch_all(pool)
+        .await
+        .context("reading pg_namespace")?;
+    for schema in existing {
+        out.entry(schema).or_default();
+    }
+    let queries = [
+        // Columns, with type, nullability and default.
+        "SELECT n.nspname::text, 'column ' || c.relname || '.' || a.attname,
+                format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+                || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
+           FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid
+           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+           LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+          WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
+        // Tables and views.
+        "SELECT n.nspname::text, 'relation ' || c.relname, c.relkind::text
+           FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid
+          WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')",
+        // Indexes.
+        "SELECT n.nspname::text, 'index ' || t.relname || '.' || i.relname, pg_get_indexdef(x.indexrelid)
+           FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+           JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = ANY($1)",
+        // Constraints.
+        "SELECT n.nspname::text, 'constraint ' || c.relname || '.' || k.conname, pg_get_constraintdef(k.oid)
+           FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = ANY($1)",
+    ];
+    for sql in queries {
+        let rows: Vec<(String, String, Option<String>)> =
+            sqlx::query_as(sql).bind(schemas).fetch_all(pool).await.context("reading the catalog")?;
+        for (schema, key, definition) in rows {
+            let definition = unqualify(&definition.unwrap_or_default(), &schema);
+            out.entry(schema).or_default().insert(format!("{key}: {definition}"));
+        }
+    }
+    Ok(out)
+}
+
+/// Removes the schema's own name from a definition, so that identical tenants compare equal.
+fn unqualify(definition: &str, schema: &str) -> String {
+    definition.replace(&format!("{}.", quote_ident(schema)), "").replace(&format!("{schema}."), "")
+}
+
+fn fingerprint(lines: &BTreeSet<String>) -> String {
+    let mut hasher = Sha256::new();
+    for line in lines {
+        hasher.update(line.as_bytes());
+        hasher.update(b"\n");
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Groups, and the tenants that differ from the most common structure at their version (with a tie,
+/// every tied group is reported, each against the other).
+fn compare(
+    targets: &[Target],
+    fingerprints: &BTreeMap<(Option<i64>, String), Vec<usize>>,
+    structure: &BTreeMap<String, BTreeSet<String>>,
+) -> (Vec<Group>, Vec<Outlier>) {
+    let mut groups: Vec<Group> = fingerprints
+        .iter()
+        .map(|((version, fingerprint), members)| Group {
+            version: *version,
+            fingerprint: fingerprint.clone(),
+            count: members.len(),
+            sample: members.iter().take(20).map(|&i| targets[i].org_id.clone()).collect(),
+        })
+        .collect();
+    groups.sort_by(|a, b| b.count.cmp(&a.count).then(a.version.cmp(&b.version)));
+    let mut by_version: BTreeMap<Option<i64>, Vec<&Group>> = BTreeMap::new();
+    for g in &groups {
+        by_version.entry(g.version).or_default().push(g);
+    }
+    let mut suspects: Vec<(usize, String)> = Vec::new();
+    for peers in by_version.values().filter(|peers| peers.len() > 1) {
+        let top = peers[0].count;
+        let tied = peers.iter().filter(|g| g.count == top).count();
+        for (rank, group) in peers.iter().enumerate() {
+            if rank >= tied || tied > 1 {
+                let reference = if rank == 0 { peers[1] } else { peers[0] };
+                let members = &fingerprints[&(group.version, group.fingerprint.clone())];
+                suspects.extend(members.iter().map(|&i| (i, reference.fingerprint.clone())));
+            }
+        }
+    }
+    let representative: BTreeMap<&String, &BTreeSet<String>> = fingerprints
+        .iter()
+        .filter_map(|((_, fp), members)| Some((fp, structure.get(targets[*members.first()?].schema.as_str())?)))
+        .collect();
+    let mut outliers = Vec::new();
+    for (i, reference) in suspects {
+        let t = &targets[i];
+        let (Some(own), Some(reference)) = (structure.get(t.schema.as_str()), representative.get(&reference)) else {
+            continue;
+        };
+        outliers.push(outlier(t, differences(own, reference)));
+    }
+    (groups, outliers)
+}
+
+/// `kind name added|missing|changed (was → now)` lines between a tenant and its reference.
+fn differences(own: &BTreeSet<String>, reference: &BTreeSet<String>) -> Vec<String> {
+    let split = |set: &BTreeSet<String>| -> BTreeMap<String, String> {
+        set.iter()
+            .map(|line| match line.split_once(": ") {
+                Some((k, v)) => (k.to_owned(), v.to_owned()),
+                None => (line.clone(), String::new()),
+            })
+            .collect()
+    };
+    let (own, reference) = (split(own), split(reference));
+    let mut out = Vec::new();
+    for (key, value) in &own {
+        match reference.get(key) {
+            None => out.push(format!("{key} added")),
+            Some(was) if was != value => out.push(format!("{key} changed ({was} → {value})")),
+            Some(_) => {}
+        }
+    }
+    out.extend(reference.keys().filter(|k| !own.contains_key(*k)).map(|k| format!("{k} missing")));
+    out
+}
+
+/// Each tenant's tracking table against the files and the registry mirror, in batches.
+async fn history(pool: &PgPool, targets: &[Target], set: &MigrationSet) -> Result<Vec<Outlier>, EngineError> {
+    let exists: BTreeSet<String> = sqlx::query_scalar(
+        "SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relname = 'tenantctl_migrations' AND n.nspname = ANY($1)",
+    )
+    .bind(targets.iter().map(|t| t.schema.as_str()).collect::<Vec<_>>())
+    .fetch_all(pool)
+    .await
+    .context("reading the catalog")?
+    .into_iter()
+    .collect();
+    let readable: Vec<&Target> = targets.iter().filter(|t| exists.contains(t.schema.as_str())).collect();
+    let mut outliers = Vec::new();
+    for batch in readable.chunks(TRACKING_BATCH) {
+        let sql = batch
+            .iter()
+            .map(|t| {
+                format!(
+                    "SELECT {} AS s, version, checksum FROM {}.tenantctl_migrations",
+                    sql_literal(t.schema.as_str()),
+                    t.schema.quoted()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let rows: Vec<(String, i64, String)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await.context("reading tracking tables")?;
+        for t in batch {
+            let applied: Vec<(i64, &str)> =
+                rows.iter().filter(|(s, ..)| s == t.schema.as_str()).map(|(_, v, c)| (*v, c.as_str())).collect();
+            let problems = history_problems(t, &applied, set);
+            if !problems.is_empty() {
+                outliers.push(outlier(t, problems));
+            }
+        }
+    }
+    Ok(outliers)
+}
+
+fn history_problems(t: &Target, applied: &[(i64, &str)], set: &MigrationSet) -> Vec<String> {
+    let mut problems = Vec::new();
+    for &(version, checksum) in applied {
+        match Version::from_i64(version).and_then(|v| set.get(v)) {
+            None => problems.push(format!("tracking table lists version {version}, which has no file")),
+            Some(m) if Checksum::from_hex(checksum) != Some(m.checksum) => {
+                problems.push(format!("tracking table checksum of {} differs from the file", m.up.file_name()))
+            }
+            Some(_) => {}
+        }
+    }
+    let newest = applied.iter().map(|(v, _)| *v).max();
+    let count = i32::try_from(applied.len()).unwrap_or(i32::MAX);
+    if t.version.is_some() && (t.version != newest || t.count != Some(count)) {
+        problems.push(format!(
+            "registry says version {:?} with {:?} migrations, tracking table has {newest:?} with {count}",
+            t.version, t.count
+        ));
+    }
+    problems
+}
+
+fn sql_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(lines: &[&str]) -> BTreeSet<String> {
+        lines.iter().map(|l| (*l).to_owned()).collect()
+    }
+
+    #[test]
+    fn differences_are_spelled_out() {
+        let reference = set(&["column items.id: bigint not null", "column items.name: text"]);
+        let own =
+            set(&["column items.id: bigint not null", "column items.name: varchar(10)", "column items.note: text"]);
+        assert_eq!(
+            differences(&own, &reference),
+            vec!["column items.name changed (text → varchar(10))", "column items.note added"]
+        );
+        assert_eq!(differences(&reference, &own).last().map(String::as_str), Some("column items.note missing"));
+    }
+
+    #[test]
+    fn schema_names_are_removed_from_definitions() {
+        assert_eq!(
+            unqualify("CREATE INDEX i ON tid_ab.items USING btree (name)", "tid_ab"),
+            "CREATE INDEX i ON items USING btree (name)"
+        );
+        assert_eq!(
+            unqualify("nextval('\"tid_ab\".items_id_seq'::regclass)", "tid_ab"),
+            "nextval('items_id_seq'::regclass)"
+        );
+    }
+
+    #[test]
+    fn fingerprints_ignore_order() {
+        assert_eq!(fingerprint(&set(&["a", "b"])), fingerprint(&set(&["b", "a"])));
+        assert_ne!(fingerprint(&set(&["a"])), fingerprint(&set(&["a", "b"])));
+    }
+}
