@@ -143,10 +143,22 @@ fn load_file(named: Option<&Path>) -> Result<(FileConfig, PathBuf), InputError> 
         .map_err(|e| InputError::new(format!("cannot read config file {}: {e}", path.display())))?;
     let config: FileConfig = toml::from_str(&text).map_err(|e| {
         let message = e.message().replace('\n', " ");
-        InputError::new(format!("config file {}: {message}", path.display()))
+        let place = e.span().map(|span| describe_place(&text, span.start)).unwrap_or_default();
+        InputError::new(format!("config file {}{place}: {message}", path.display()))
     })?;
     let base = path.parent().map(Path::to_owned).unwrap_or_default();
     Ok((config, base))
+}
+
+/// `, key `name` (line N)`: where a TOML error is, for a message that names the key.
+fn describe_place(text: &str, offset: usize) -> String {
+    let before = &text[..offset.min(text.len())];
+    let line_number = before.matches('\n').count() + 1;
+    let line = text.lines().nth(line_number - 1).unwrap_or_default();
+    match line.split_once('=') {
+        Some((key, _)) if !key.trim().is_empty() => format!(", key `{}` (line {line_number})", key.trim()),
+        _ => format!(", line {line_number}"),
+    }
 }
 
 /// Connection options from `DB_HOST`, `DB_PORT`, `DB_USER`, `DB_PASSWORD`, `DB_NAME`, `DB_SSL`,
@@ -240,6 +252,14 @@ mod tests {
         let ok: FileConfig =
             toml::from_str("concurrency = 8\nlock_timeout = \"500ms\"\nextensions = [\"pg_trgm\"]").unwrap();
         assert_eq!(ok.concurrency, Some(8));
+    }
+
+    #[test]
+    fn type_errors_name_the_key() {
+        let text = "lock_retries = 2\nconcurrency = \"four\"\n";
+        let error = toml::from_str::<FileConfig>(text).unwrap_err();
+        let place = describe_place(text, error.span().unwrap().start);
+        assert_eq!(place, ", key `concurrency` (line 2)");
     }
 
     #[test]

@@ -1,0 +1,19 @@
+//! Black-box tests of the `tenantctl` binary against a real PostgreSQL: one test binary, one
+//! module per feature area, the harness in `support`.
+//!
+//! `cargo test` starts a throwaway cluster with `scripts/pg.sh` (or uses `TEST_DATABASE_URL`);
+//! every test gets a fresh database and a project directory copied from `tests/fixtures/`.
+
+mod support;
+
+mod bad_input;
+mod checksums;
+mod config;
+mod examples;
+mod fanout;
+mod locks;
+mod make_migration;
+mod master;
+mod provision;
+mod rollback;
+mod status;

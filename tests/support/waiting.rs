@@ -1,0 +1,50 @@
+//! Tests about concurrency: a transaction held open on its own connection (to make `tenantctl`
+//! wait for a lock), and waiting for a state with a bounded deadline instead of sleeping.
+
+use std::{
+    thread,
+    time::{Duration, Instant},
+};
+
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+use super::{TestDb, db::block_on};
+
+/// How long [`TestDb::eventually`] waits before failing the test.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// An open transaction on its own connection; dropping it closes the connection, which rolls
+/// the transaction back and releases its locks.
+#[derive(Debug)]
+pub struct HeldTransaction(Option<PgConnection>);
+
+impl Drop for HeldTransaction {
+    fn drop(&mut self) {
+        if let Some(connection) = self.0.take() {
+            let _ = block_on(connection.close());
+        }
+    }
+}
+
+impl TestDb {
+    /// Begins a transaction, runs `sql` in it (e.g. `LOCK TABLE ...`) and keeps it open.
+    pub fn hold(&self, sql: &str) -> HeldTransaction {
+        let connection = block_on(async {
+            let mut connection = PgConnection::connect(self.url()).await?;
+            sqlx::raw_sql(AssertSqlSafe(format!("BEGIN; {sql}"))).execute(&mut connection).await?;
+            Ok::<_, sqlx::Error>(connection)
+        })
+        .unwrap_or_else(|e| panic!("BEGIN; {sql}: {e}"));
+        HeldTransaction(Some(connection))
+    }
+
+    /// Waits until `condition` holds, checking every 20 ms, and fails the test after 30 s.
+    #[track_caller]
+    pub fn eventually(&self, what: &str, condition: impl Fn(&Self) -> bool) {
+        let deadline = Instant::now() + DEADLINE;
+        while !condition(self) {
+            assert!(Instant::now() < deadline, "{what}: not within {DEADLINE:?}");
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
