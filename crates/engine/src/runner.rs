@@ -254,7 +254,14 @@ async fn locked_work<'m>(
         Direction::Up { .. } if !job.plan_only => table.ensure_and_read(conn).await,
         _ => table.read_if_exists(conn).await,
     }
-    .map_err(|e| Failure::db(Some("reading the tracking table"), &e))?;
+    .map_err(|e| match e.as_database_error().and_then(|d| d.code()).as_deref() {
+        Some("3F000") => Failure::fatal(format!(
+            "schema {} does not exist, though the registry lists the tenant as {} (dropped by hand? see `tenantctl verify`)",
+            tenant.schema,
+            tenant.status.as_str()
+        )),
+        _ => Failure::db(Some("reading the tracking table"), &e),
+    })?;
     let batch = *progress.batch.get_or_insert_with(|| next_batch(&rows));
     let (plan, whole) = plan(job, &rows, progress)?;
     if job.plan_only {
