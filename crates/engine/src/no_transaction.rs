@@ -17,20 +17,22 @@ use crate::settings::pg_duration;
 use crate::tracking::{Ran, TrackingTable};
 use crate::{error::describe, locks};
 
-/// Runs one no-transaction migration (or its down file) on one tenant. `Ok(None)`: done;
-/// `Ok(Some(step))`: nothing was done, for the step's reason.
-pub(crate) async fn run(
-    conn: &mut PoolConnection<Postgres>,
-    job: Job<'_>,
-    tenant: &Tenant,
-    progress: &Progress,
-    migration: &Migration,
-    script: &Script,
-    completes: bool,
-) -> Result<Option<Step>, Failure> {
-    let locked = prepare(conn, job, tenant, script).await;
+/// One no-transaction migration (or its down file) for one tenant.
+pub(crate) struct Work<'a> {
+    pub(crate) job: Job<'a>,
+    pub(crate) tenant: &'a Tenant,
+    pub(crate) progress: &'a Progress,
+    pub(crate) migration: &'a Migration,
+    pub(crate) script: &'a Script,
+    /// This migration is the last of the tenant's plan: the tenant becomes ACTIVE when it is done.
+    pub(crate) completes: bool,
+}
+
+/// Runs the work. `Ok(None)`: done; `Ok(Some(step))`: nothing was done, for the step's reason.
+pub(crate) async fn run(conn: &mut PoolConnection<Postgres>, work: Work<'_>) -> Result<Option<Step>, Failure> {
+    let locked = prepare(conn, work.job, work.tenant, work.script).await;
     let result = match locked {
-        Ok(true) => locked_run(conn, job, tenant, progress, migration, script, completes).await,
+        Ok(true) => locked_run(conn, &work).await,
         Ok(false) => Ok(Some(Step::Nothing(HELD_ELSEWHERE))),
         Err(e) => Err(Failure::db(None, &e)),
     };
@@ -59,15 +61,8 @@ async fn prepare(conn: &mut PgConnection, job: Job<'_>, tenant: &Tenant, script:
     Ok(locked)
 }
 
-async fn locked_run(
-    conn: &mut PgConnection,
-    job: Job<'_>,
-    tenant: &Tenant,
-    progress: &Progress,
-    migration: &Migration,
-    script: &Script,
-    completes: bool,
-) -> Result<Option<Step>, Failure> {
+async fn locked_run(conn: &mut PgConnection, work: &Work<'_>) -> Result<Option<Step>, Failure> {
+    let Work { job, tenant, progress, migration, script, completes } = *work;
     let table = TrackingTable::tenant(&tenant.schema);
     let rows = table.read_if_exists(conn).await.map_err(|e| Failure::db(Some("reading the tracking table"), &e))?;
     let mut versions: Vec<Version> = rows.iter().map(|r| r.version).collect();

@@ -203,7 +203,8 @@ async fn step(job: Job<'_>, tenant: &Tenant, progress: &mut Progress) -> Result<
         Ok(InTransaction::NoTransaction { migration, more, completes }) => match tx.rollback().await {
             Ok(()) => {
                 let script = job.direction.script(migration);
-                no_transaction::run(&mut conn, job, tenant, progress, migration, script, completes)
+                let work = no_transaction::Work { job, tenant, progress, migration, script, completes };
+                no_transaction::run(&mut conn, work)
                     .await
                     .map(|done| done.unwrap_or(Step::Did { versions: vec![migration.version], more }))
             }
