@@ -193,3 +193,48 @@ pub fn closed_port_url() -> String {
     let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("bind a free port").port();
     format!("postgres://postgres:s3cret-pw@127.0.0.1:{port}/postgres")
 }
+
+impl Running {
+    /// Whether the process has already exited on its own (it is not collected yet).
+    pub fn has_exited(&mut self) -> bool {
+        self.child.try_wait().expect("poll tenantctl").is_some()
+    }
+
+    /// `kill -9`: SIGKILL (what `Child::kill` sends), then collects the process. Returns what it
+    /// printed, and whether the SIGKILL is what ended it (false: it had exited on its own first).
+    pub fn kill(mut self) -> (Output, bool) {
+        use std::os::unix::process::ExitStatusExt;
+        // Fails only when the process is already collected, which `has_exited` never does.
+        let _ = self.child.kill();
+        let status = self.child.wait().expect("collect the killed tenantctl");
+        let killed = status.signal() == Some(9);
+        let output = Output {
+            code: status.code().unwrap_or(-1),
+            stdout: self.stdout.join().expect("stdout reader"),
+            stderr: self.stderr.join().expect("stderr reader"),
+            label: self.label,
+        };
+        (output, killed)
+    }
+}
+
+impl Output {
+    /// Asserts that neither standard output nor standard error contains `secret`.
+    #[track_caller]
+    pub fn never_shows(&self, secret: &str) -> &Self {
+        assert!(
+            !self.stdout.contains(secret) && !self.stderr.contains(secret),
+            "`{}` must not show {secret:?}\n{}",
+            self.label,
+            self.dump()
+        );
+        self
+    }
+}
+
+impl Running {
+    /// The process id of the running binary, e.g. to send it a signal.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}

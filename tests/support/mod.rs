@@ -1,8 +1,11 @@
 //! The harness of the black-box tests: one PostgreSQL server per test binary, a fresh database
 //! and project directory per test, and the real `tenantctl` binary run against them.
 
+mod checks;
 mod cli;
 mod db;
+mod fixtures;
+mod process;
 mod project;
 pub mod report;
 mod server;
@@ -12,5 +15,11 @@ mod waiting;
 
 pub use cli::{Output, closed_port_url};
 pub use db::TestDb;
+pub use fixtures::tenantctl_in_fixture;
+pub use process::carries;
 pub use tenants::org_ids;
 pub use waiting::HeldTransaction;
+
+mod state;
+pub use cli::Running;
+pub use state::TenantState;

@@ -48,3 +48,18 @@ impl TestDb {
         }
     }
 }
+
+impl TestDb {
+    /// Runs `sql` outside any transaction on a connection of its own and keeps that session open
+    /// (e.g. to hold a session-level advisory lock, which holds no snapshot); dropping it ends the
+    /// session and releases what it held.
+    pub fn hold_session(&self, sql: &str) -> HeldTransaction {
+        let connection = block_on(async {
+            let mut connection = PgConnection::connect(self.url()).await?;
+            sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&mut connection).await?;
+            Ok::<_, sqlx::Error>(connection)
+        })
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        HeldTransaction(Some(connection))
+    }
+}

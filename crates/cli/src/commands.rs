@@ -29,11 +29,19 @@ struct Ctx<'a> {
     gate: GateArgs,
 }
 
-/// Runs the parsed command line; returns the exit code. Logs carry the run's id.
-pub(crate) async fn run(cli: Cli, cancel: CancellationToken) -> anyhow::Result<u8> {
-    let run_id = uuid::Uuid::new_v4();
+/// The span every log line of a run is in: it carries the run's id.
+pub(crate) fn run_span(cli: &Cli, run_id: uuid::Uuid) -> tracing::Span {
+    tracing::info_span!("run", %run_id, command = cli.command.name())
+}
+
+/// Runs the parsed command line inside `span`; returns the exit code.
+pub(crate) async fn run(
+    cli: Cli,
+    run_id: uuid::Uuid,
+    span: tracing::Span,
+    cancel: CancellationToken,
+) -> anyhow::Result<u8> {
     let ctx = Ctx { global: &cli.global, command: cli.command.name(), cancel, run_id, gate: cli.command.gate_args() };
-    let span = tracing::info_span!("run", %run_id, command = ctx.command);
     dispatch(&ctx, &cli.command).instrument(span).await
 }
 

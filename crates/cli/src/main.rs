@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
 use crate::args::{Cli, GlobalArgs, LogFormat};
@@ -38,8 +39,10 @@ fn main() -> ExitCode {
     };
     let cancel = CancellationToken::new();
     let signal = Arc::new(AtomicU8::new(0));
-    runtime.spawn(watch_signals(cancel.clone(), Arc::clone(&signal)));
-    let result = runtime.block_on(commands::run(cli, cancel));
+    let run_id = uuid::Uuid::new_v4();
+    let span = commands::run_span(&cli, run_id);
+    runtime.spawn(watch_signals(cancel.clone(), Arc::clone(&signal)).instrument(span.clone()));
+    let result = runtime.block_on(commands::run(cli, run_id, span, cancel));
     let code = match result {
         Ok(code) => code,
         Err(error) => {

@@ -115,12 +115,7 @@ impl Settings {
     /// How to reach the control database: `--database-url`/`DATABASE_URL`, else the `DB_*` variables.
     pub(crate) fn connection(&self, global: &GlobalArgs, command: &str) -> Result<ConnectSettings, InputError> {
         let options = match &global.database_url {
-            Some(url) => PgConnectOptions::from_str(url).map_err(|e| {
-                InputError::new(format!(
-                    "invalid database URL: {} (expected postgres://user:password@host:port/database)",
-                    redact(&e.to_string(), url)
-                ))
-            })?,
+            Some(url) => parse_database_url(url)?,
             None => from_db_vars(&|name| std::env::var(name).ok())?,
         };
         Ok(ConnectSettings {
@@ -209,6 +204,25 @@ fn parse_bool(name: &str, value: &str) -> Result<bool, InputError> {
     }
 }
 
+/// A `postgres://` (or `postgresql://`) URL; anything else is refused before sqlx guesses at it.
+fn parse_database_url(url: &str) -> Result<PgConnectOptions, InputError> {
+    const EXPECTED: &str = "expected postgres://user:password@host:port/database";
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+    if !matches!(scheme, Some("postgres" | "postgresql")) {
+        let shown = scheme.map_or_else(|| "no scheme".to_owned(), |s| format!("scheme `{s}`"));
+        return Err(InputError::new(format!("invalid database URL: {shown} is not PostgreSQL ({EXPECTED})")));
+    }
+    // `postgres://` alone would silently mean libpq's defaults: usually an unset variable.
+    let names_host = url::Url::parse(url)
+        .map(|u| u.host_str().is_some_and(|h| !h.is_empty()) || u.query_pairs().any(|(k, _)| k == "host"))
+        .unwrap_or(true);
+    if !names_host {
+        return Err(InputError::new(format!("invalid database URL: it names no host ({EXPECTED})")));
+    }
+    PgConnectOptions::from_str(url)
+        .map_err(|e| InputError::new(format!("invalid database URL: {} ({EXPECTED})", redact(&e.to_string(), url))))
+}
+
 /// Removes a URL's password from a message, should a parser ever echo it.
 fn redact(message: &str, url: &str) -> String {
     match url::Url::parse(url).ok().and_then(|u| u.password().map(str::to_owned)) {
@@ -233,6 +247,16 @@ mod tests {
         assert_eq!(options.get_host(), "db.internal");
         assert_eq!(options.get_port(), 6543);
         assert_eq!(options.get_database(), Some("app"));
+    }
+
+    #[test]
+    fn database_urls_must_be_postgres() {
+        assert!(parse_database_url("postgres://u@h/db").is_ok());
+        assert!(parse_database_url("postgresql://u@h:5433/db").is_ok());
+        for bad in ["mysql://u@h/db", "http://h/db", "h/db", "", "postgres:/h", "postgres://", "postgres:///db"] {
+            let message = parse_database_url(bad).unwrap_err().to_string();
+            assert!(message.contains("expected postgres://"), "{bad}: {message}");
+        }
     }
 
     #[test]

@@ -33,7 +33,8 @@ impl Database {
             .max_connections(settings.max_connections.max(1))
             .min_connections(0)
             .acquire_timeout(settings.connect_timeout)
-            // The pool must never hand out a connection left inside a transaction by a cancelled task.
+            // No ping per tenant: a connection that saw an error is closed rather than returned
+            // (runner::step), and sqlx rolls back a transaction left open by a cancelled task.
             .test_before_acquire(false)
             .connect_lazy_with(settings.options.clone());
         // One direct connection first: the pool would retry a refused connection until its timeout

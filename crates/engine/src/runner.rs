@@ -7,7 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
+use sqlx::pool::PoolConnection;
+use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Postgres};
 use tenantctl_migrations::{
     Migration, MigrationSet, PlanError, RollbackTarget, Script, TransactionMode, Version, plan_down, plan_up,
 };
@@ -160,7 +161,7 @@ async fn step_with_retries(job: Job<'_>, tenant: &Tenant, progress: &mut Progres
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match step(job, tenant, progress).await {
+        match step(job, tenant, progress, attempt > 1).await {
             Err(f) if f.retryable && attempt <= job.settings.lock_retries => {
                 let delay = job.settings.retry_backoff.saturating_mul(1 << (attempt - 1).min(16));
                 job.reporter.report(&Event::Retrying {
@@ -188,8 +189,9 @@ enum InTransaction<'m> {
     NoTransaction { migration: &'m Migration, more: bool, completes: bool },
 }
 
-async fn step(job: Job<'_>, tenant: &Tenant, progress: &mut Progress) -> Result<Step, Failure> {
-    let mut conn = job.pool.acquire().await.map_err(|e| Failure::db(Some("no connection"), &e))?;
+/// One transaction of work on the tenant; a retry first makes sure its connection is alive.
+async fn step(job: Job<'_>, tenant: &Tenant, progress: &mut Progress, retry: bool) -> Result<Step, Failure> {
+    let mut conn = acquire(job.pool, retry).await.map_err(|e| Failure::db(Some("no connection"), &e))?;
     let mut tx = conn.begin().await.map_err(|e| Failure::db(None, &e))?;
     let (decided, pid) = in_transaction(job, tenant, &mut tx, progress).await;
     let outcome = match decided {
@@ -216,10 +218,28 @@ async fn step(job: Job<'_>, tenant: &Tenant, progress: &mut Progress) -> Result<
             Err(f)
         }
     };
-    if pid.is_some_and(|pid| job.recycler.served(pid)) {
+    // A connection that saw an error may be dead (a terminated backend) or in an unknown state:
+    // never hand it to the retry or the next tenant.
+    if outcome.is_err() || pid.is_some_and(|pid| job.recycler.served(pid)) {
         conn.close_on_drop();
     }
     outcome
+}
+
+/// A pooled connection; `live` pings it first, and closes it for a new one when the ping fails:
+/// after a lost connection, the pool's idle connections may be as dead as the one that failed.
+async fn acquire(pool: &PgPool, live: bool) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    if live {
+        for _ in 0..pool.size() {
+            if conn.ping().await.is_ok() {
+                break;
+            }
+            conn.close_on_drop();
+            conn = pool.acquire().await?;
+        }
+    }
+    Ok(conn)
 }
 
 /// The step's work inside its transaction; also returns the backend's pid, for recycling.
@@ -264,7 +284,7 @@ async fn locked_work<'m>(
         _ => Failure::db(Some("reading the tracking table"), &e),
     })?;
     let batch = *progress.batch.get_or_insert_with(|| next_batch(&rows));
-    let (plan, whole) = plan(job, &rows, progress)?;
+    let (plan, whole) = plan(job, tenant, &rows, progress)?;
     if job.plan_only {
         let versions: Vec<Version> = plan.iter().map(|m| m.version).collect();
         let nothing = if matches!(job.direction, Direction::Up { .. }) { UP_TO_DATE } else { NOTHING_TO_REVERT };
@@ -309,13 +329,25 @@ async fn locked_work<'m>(
 /// (a phase of a fan-out may hold fewer).
 fn plan<'m>(
     job: Job<'m>,
+    tenant: &Tenant,
     rows: &[AppliedRow],
     progress: &mut Progress,
 ) -> Result<(Vec<&'m Migration>, usize), Failure> {
     let applied: Vec<_> = rows.iter().map(AppliedRow::as_applied).collect();
     match job.direction {
-        Direction::Up { allow_out_of_order, phase, .. } => {
-            let pending = plan_up(&applied, job.set, allow_out_of_order).map_err(Failure::plan)?;
+        Direction::Up { allow_out_of_order, phase, central, .. } => {
+            let pending = plan_up(&applied, job.set, allow_out_of_order).map_err(|e| match e {
+                // The run checked every file against its central checksum before any tenant: a
+                // mismatch here is this tenant's tracking row, not the file.
+                PlanError::ChecksumMismatch { version, path } if central.contains(version) => Failure::fatal(format!(
+                    "checksum mismatch for migration {version}: the tracking row in {}.tenantctl_migrations differs from \
+                     {}, which is unchanged since it was first applied (the tracking table was altered by hand: \
+                     restore the row's checksum from public.tenantctl_tenant_migrations)",
+                    tenant.schema,
+                    path.display()
+                )),
+                other => Failure::plan(other),
+            })?;
             let whole = pending.len();
             // A phase runs its migrations only while no older one is still pending: order holds even
             // when an earlier phase did not finish for this tenant.

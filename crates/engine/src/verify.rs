@@ -143,10 +143,16 @@ async fn structure(pool: &PgPool, schemas: &[&str]) -> Result<BTreeMap<String, B
         out.entry(schema).or_default();
     }
     let queries = [
-        // Columns, with type, nullability and default.
+        // Columns, with type, nullability and default. `pg_get_expr` with a relation opens it (an
+        // ACCESS SHARE lock, queued behind any migration): a default has no column references and
+        // deparses without one; a generated column's expression is compared as its node tree,
+        // without the parse locations.
         "SELECT n.nspname::text, 'column ' || c.relname || '.' || a.attname,
                 format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
-                || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
+                || coalesce(CASE a.attgenerated
+                              WHEN '' THEN ' default ' || pg_get_expr(d.adbin, 0)
+                              ELSE ' generated ' || regexp_replace(d.adbin::text, ' :location -?[0-9]+', '', 'g')
+                            END, '')
            FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid
            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
            LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
@@ -155,13 +161,45 @@ async fn structure(pool: &PgPool, schemas: &[&str]) -> Result<BTreeMap<String, B
         "SELECT n.nspname::text, 'relation ' || c.relname, c.relkind::text
            FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid
           WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')",
-        // Indexes.
-        "SELECT n.nspname::text, 'index ' || t.relname || '.' || i.relname, pg_get_indexdef(x.indexrelid)
+        // Indexes, spelled from pg_index (`pg_get_indexdef` locks the table): kind, method, each
+        // column with its operator class and options, then expressions and predicate as node trees.
+        "SELECT n.nspname::text, 'index ' || t.relname || '.' || i.relname,
+                concat_ws(' ',
+                  CASE WHEN x.indisprimary THEN 'primary key' WHEN x.indisunique THEN 'unique' END,
+                  CASE WHEN x.indnullsnotdistinct THEN 'nulls not distinct' END,
+                  am.amname,
+                  '(' || (SELECT string_agg(concat_ws(' ', coalesce(a.attname::text, 'expression'), oc.opcname,
+                                                      nullif(k.option, 0)::text), ', ' ORDER BY k.position)
+                            FROM unnest(x.indkey::int2[], x.indclass::oid[], x.indoption::int2[])
+                                 WITH ORDINALITY AS k(attnum, opclass, option, position)
+                            LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+                            LEFT JOIN pg_opclass oc ON oc.oid = k.opclass) || ')',
+                  'expressions ' || regexp_replace(x.indexprs::text, ' :location -?[0-9]+', '', 'g'),
+                  'where ' || regexp_replace(x.indpred::text, ' :location -?[0-9]+', '', 'g'))
            FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+           JOIN pg_am am ON am.oid = i.relam
            JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = ANY($1)",
         // Constraints.
-        "SELECT n.nspname::text, 'constraint ' || c.relname || '.' || k.conname, pg_get_constraintdef(k.oid)
+        // Constraints, spelled from pg_constraint (`pg_get_constraintdef` locks the table too).
+        "SELECT n.nspname::text, 'constraint ' || c.relname || '.' || k.conname,
+                concat_ws(' ',
+                  CASE k.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique' WHEN 'f' THEN 'foreign key'
+                                 WHEN 'c' THEN 'check' WHEN 'x' THEN 'exclusion' ELSE k.contype::text END,
+                  '(' || (SELECT string_agg(a.attname, ', ' ORDER BY u.position)
+                            FROM unnest(k.conkey) WITH ORDINALITY AS u(attnum, position)
+                            JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum) || ')',
+                  'references ' || f.relname || ' (' || (SELECT string_agg(a.attname, ', ' ORDER BY u.position)
+                            FROM unnest(k.confkey) WITH ORDINALITY AS u(attnum, position)
+                            JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum) || ')',
+                  CASE WHEN k.contype = 'f'
+                       THEN format('match %s on update %s on delete %s', k.confmatchtype, k.confupdtype, k.confdeltype)
+                  END,
+                  regexp_replace(k.conbin::text, ' :location -?[0-9]+', '', 'g'),
+                  CASE WHEN k.condeferrable THEN 'deferrable' END,
+                  CASE WHEN k.condeferred THEN 'initially deferred' END,
+                  CASE WHEN NOT k.convalidated THEN 'not valid' END)
            FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+           LEFT JOIN pg_class f ON f.oid = k.confrelid
           WHERE n.nspname = ANY($1)",
     ];
     for sql in queries {
