@@ -62,6 +62,15 @@ check: fmt clippy test
 lint: deps
 	$(CARGO) run -q -- lint master_migrations tenant_migrations
 
-bench:
-	@echo "make bench: not implemented yet (the benchmark harness is being built)" >&2
-	@exit 1
+# tenantctl against the raw-SQL limit on a throwaway PostgreSQL (bench/README.md): `make bench`,
+# `make bench N=10000 REPS=3`, SWEEP=0 skips the --concurrency sweep. Installs GNU time (peak RSS) if missing.
+bench: deps
+	@type -P time >/dev/null || { \
+	    command -v apt-get >/dev/null 2>&1 \
+	        || { echo "make bench: GNU time is missing, and no apt-get to install it: install it yourself" >&2; exit 1; }; \
+	    echo "make bench: installing time"; \
+	    $(SUDO) apt-get update; \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends time; \
+	}
+	$(CARGO) build --release
+	python3 bench/bench.py --tenants $(or $(N),2000) --reps $(or $(REPS),3) --sweep $(or $(SWEEP),1)

@@ -1,0 +1,178 @@
+"""The benchmark's data: the tenant migration files, tenant identities, and the SQL scripts that
+seed tenants and that form the raw psql baselines.
+
+Every script writes exactly what tenantctl itself writes (crates/engine/src/bootstrap.rs,
+tracking.rs, runner.rs, central.rs): tracking rows with the hex SHA-256 of the up file's bytes,
+the registry mirror columns, and the central record of each migration version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+UP_FILE = re.compile(r"^(\d+)_([A-Za-z0-9_-]+)\.up\.sql$")
+
+# Tenants created per transaction when seeding: large enough to batch the commits, small enough
+# for the shared lock table (max_locks_per_transaction x max_connections).
+SEED_CHUNK = 200
+
+# As in crates/engine/src/tracking.rs (`create_if_missing_sql`).
+TRACKING_TABLE_DDL = """CREATE TABLE tenantctl_migrations (
+    version bigint PRIMARY KEY,
+    name text NOT NULL,
+    checksum text NOT NULL,
+    batch integer NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    duration_ms integer NOT NULL);"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One tenant migration: its version, name, up script and checksum."""
+
+    version: int
+    name: str
+    sql: str
+    checksum: str
+
+
+def load_migrations(directory: Path) -> list[Migration]:
+    """The up files of `directory`, in version order."""
+    migrations = []
+    for path in directory.iterdir():
+        match = UP_FILE.match(path.name)
+        if not match:
+            continue
+        data = path.read_bytes()
+        sql = data.decode("utf-8")
+        if not sql.rstrip().endswith(";"):
+            raise ValueError(f"{path.name}: a benchmark migration must end with `;`")
+        migrations.append(
+            Migration(int(match[1]), match[2], sql.rstrip() + "\n", hashlib.sha256(data).hexdigest())
+        )
+    migrations.sort(key=lambda m: m.version)
+    if len(migrations) < 2:
+        raise ValueError(f"{directory}: expected a baseline migration and the migrations to time")
+    return migrations
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """A tenant as the registry knows it."""
+
+    id: int
+    org_id: str
+    schema: str
+
+
+def schema_for(org_id: str) -> str:
+    """tenantctl's default schema name: `tid_` + the first 10 hex digits of SHA-256(org id)."""
+    return "tid_" + hashlib.sha256(org_id.encode("utf-8")).hexdigest()[:10]
+
+
+def tenants(count: int, prefix: str = "org") -> list[Tenant]:
+    """`count` tenants `<prefix>-000001`..., with registry ids 1..count."""
+    orgs = (f"{prefix}-{i:06d}" for i in range(1, count + 1))
+    return [Tenant(i, org, schema_for(org)) for i, org in enumerate(orgs, start=1)]
+
+
+def literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _tracking_insert(migrations: list[Migration], batch: int) -> str:
+    rows = ",\n    ".join(
+        f"({m.version}, {literal(m.name)}, {literal(m.checksum)}, {batch}, 0)" for m in migrations
+    )
+    return (
+        "INSERT INTO tenantctl_migrations (version, name, checksum, batch, duration_ms) VALUES\n    "
+        + rows
+        + ";"
+    )
+
+
+def central_insert(migrations: list[Migration]) -> str:
+    """Records the versions in public.tenantctl_tenant_migrations (first writer wins)."""
+    rows = ", ".join(f"({m.version}, {literal(m.name)}, {literal(m.checksum)})" for m in migrations)
+    return (
+        "INSERT INTO public.tenantctl_tenant_migrations (version, name, checksum) VALUES "
+        + rows
+        + " ON CONFLICT (version) DO NOTHING;"
+    )
+
+
+def _schema_objects(schema: str, migrations: list[Migration], batch: int) -> list[str]:
+    """Inside a transaction: the schema, its tracking table and `migrations`, recorded."""
+    return [
+        f"CREATE SCHEMA {schema};",
+        f"SET LOCAL search_path TO {schema}, public;",
+        TRACKING_TABLE_DDL,
+        *(m.sql for m in migrations),
+        _tracking_insert(migrations, batch),
+    ]
+
+
+def seed_script(all_tenants: list[Tenant], baseline: list[Migration]) -> str:
+    """Registry rows, schemas and tracking tables of `all_tenants`, each at the baseline version.
+
+    Runs after `tenantctl migrate-master` created the bootstrap tables in the database.
+    """
+    version, count = baseline[-1].version, len(baseline)
+    lines = [central_insert(baseline)]
+    for start in range(0, len(all_tenants), 1000):
+        rows = ",\n    ".join(
+            f"({t.id}, {literal(t.org_id)}, {literal(t.schema)}, 'ACTIVE', {version}, {count})"
+            for t in all_tenants[start : start + 1000]
+        )
+        lines.append(
+            "INSERT INTO public.tenants (id, org_id, schema_name, status, schema_version, migration_count)"
+            f" OVERRIDING SYSTEM VALUE VALUES\n    {rows};"
+        )
+    lines.append(f"SELECT setval(pg_get_serial_sequence('public.tenants', 'id'), {len(all_tenants)});")
+    for start in range(0, len(all_tenants), SEED_CHUNK):
+        lines.append("BEGIN;")
+        for tenant in all_tenants[start : start + SEED_CHUNK]:
+            lines.extend(_schema_objects(tenant.schema, baseline, batch=1))
+        lines.append("COMMIT;")
+    return "\n".join(lines) + "\n"
+
+
+def migrate_transaction(tenant: Tenant, pending: list[Migration], applied: int, batch: int) -> str:
+    """One tenant's transaction of the raw migrate baseline: what tenantctl does for it."""
+    total = applied + len(pending)
+    return "\n".join(
+        [
+            "BEGIN;",
+            f"SET LOCAL search_path TO {tenant.schema}, public;",
+            *(m.sql for m in pending),
+            _tracking_insert(pending, batch),
+            f"UPDATE public.tenants SET schema_version = {pending[-1].version}, migration_count = {total},"
+            f" updated_at = clock_timestamp() WHERE id = {tenant.id};",
+            "COMMIT;",
+        ]
+    )
+
+
+def provision_transaction(tenant: Tenant, migrations: list[Migration]) -> str:
+    """One org's transaction of the raw provisioning baseline: registry row, schema, every migration."""
+    return "\n".join(
+        [
+            "BEGIN;",
+            "INSERT INTO public.tenants (org_id, schema_name, status, schema_version, migration_count)"
+            f" VALUES ({literal(tenant.org_id)}, {literal(tenant.schema)}, 'ACTIVE',"
+            f" {migrations[-1].version}, {len(migrations)});",
+            *_schema_objects(tenant.schema, migrations, batch=1),
+            "COMMIT;",
+        ]
+    )
+
+
+def stream_scripts(transactions: list[str], streams: int, preamble: str) -> list[str]:
+    """The transactions dealt round-robin into `streams` scripts, each starting with `preamble`."""
+    return [
+        "\n".join([preamble, *transactions[i::streams]]) + "\n" for i in range(streams)
+    ]

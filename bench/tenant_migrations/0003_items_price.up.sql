@@ -1,0 +1,1 @@
+ALTER TABLE items ADD COLUMN price numeric(12,2);
