@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::{PgConnection, PgPool};
-use tenantctl_migrations::{Migration, MigrationSet, Version};
+use sqlx::PgPool;
+use tenantctl_migrations::{MigrationSet, Version};
 
-use crate::{EngineError, error::Context, tracking::Ran};
+use crate::{EngineError, error::Context};
 
 /// The versions recorded centrally, with their checksums (hex).
 #[derive(Debug, Clone, Default)]
@@ -52,29 +52,6 @@ impl Central {
             }
             .into());
         }
-        Ok(())
-    }
-
-    /// Inside a tenant's transaction: records the versions this tenant applied that were not yet
-    /// recorded when the run started (a concurrent tenant may race us: first commit wins, same bytes).
-    pub(crate) async fn record_new(&self, conn: &mut PgConnection, ran: &[Ran<'_>]) -> Result<(), sqlx::Error> {
-        let new: Vec<&Migration> =
-            ran.iter().map(|r| r.migration).filter(|m| !self.recorded.contains_key(&m.version)).collect();
-        if new.is_empty() {
-            return Ok(());
-        }
-        let versions: Vec<i64> = new.iter().map(|m| m.version.as_i64()).collect();
-        let names: Vec<&str> = new.iter().map(|m| m.name.as_str()).collect();
-        let checksums: Vec<String> = new.iter().map(|m| m.checksum.to_hex()).collect();
-        sqlx::query(
-            "INSERT INTO public.tenantctl_tenant_migrations (version, name, checksum) \
-             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) ORDER BY 1 ON CONFLICT (version) DO NOTHING",
-        )
-        .bind(versions)
-        .bind(names)
-        .bind(checksums)
-        .execute(conn)
-        .await?;
         Ok(())
     }
 }

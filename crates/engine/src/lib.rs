@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
 
+mod bookkeeping;
 mod bootstrap;
 mod central;
 mod db;

@@ -11,8 +11,9 @@ use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, Postgres};
 use tenantctl_migrations::{Migration, Script, Version};
 
+use crate::bookkeeping::{self, Change};
 use crate::registry::Tenant;
-use crate::runner::{Direction, Failure, HELD_ELSEWHERE, Job, Progress, Step, is_transient, update_mirror};
+use crate::runner::{Direction, Failure, HELD_ELSEWHERE, Job, Progress, Step, is_transient};
 use crate::settings::pg_duration;
 use crate::tracking::{Ran, TrackingTable};
 use crate::{error::describe, locks};
@@ -65,9 +66,9 @@ async fn locked_run(conn: &mut PgConnection, work: &Work<'_>) -> Result<Option<S
     let Work { job, tenant, progress, migration, script, completes } = *work;
     let table = TrackingTable::tenant(&tenant.schema);
     let rows = table.read_if_exists(conn).await.map_err(|e| Failure::db(Some("reading the tracking table"), &e))?;
-    let mut versions: Vec<Version> = rows.iter().map(|r| r.version).collect();
+    let applied: Vec<Version> = rows.iter().map(|r| r.version).collect();
     let up = matches!(job.direction, Direction::Up { .. });
-    if versions.contains(&migration.version) == up {
+    if applied.contains(&migration.version) == up {
         // Another run finished it between our transaction and this lock.
         return Ok(Some(Step::Nothing(HELD_ELSEWHERE)));
     }
@@ -76,20 +77,18 @@ async fn locked_run(conn: &mut PgConnection, work: &Work<'_>) -> Result<Option<S
     let elapsed = started.elapsed();
     let mut tx = conn.begin().await.map_err(|e| Failure::db(None, &e))?;
     let record = |e: sqlx::Error| Failure::db(Some(&format!("{}: recording it", script.file_name())), &e);
-    match job.direction {
-        Direction::Up { central, .. } => {
-            let ran = [Ran { migration, elapsed }];
-            let batch = progress.batch.unwrap_or(1);
-            table.record(&mut tx, &ran, batch).await.map_err(record)?;
-            central.record_new(&mut tx, &ran).await.map_err(record)?;
-            versions.push(migration.version);
-        }
-        Direction::Down { .. } => {
-            table.forget(&mut tx, &[migration.version]).await.map_err(record)?;
-            versions.retain(|v| *v != migration.version);
-        }
-    }
-    update_mirror(&mut tx, tenant, &versions, completes).await?;
+    // The bookkeeping names the tracking table unqualified.
+    sqlx::query("SELECT set_config('search_path', $1, true)")
+        .bind(tenant.schema.quoted())
+        .execute(&mut *tx)
+        .await
+        .map_err(record)?;
+    let ran = [Ran { migration, elapsed }];
+    let change = match job.direction {
+        Direction::Up { central, .. } => Change::Applied { ran: &ran, batch: progress.batch.unwrap_or(1), central },
+        Direction::Down { .. } => Change::Reverted(&[migration.version]),
+    };
+    bookkeeping::record(&mut tx, tenant, &applied, change, completes).await.map_err(record)?;
     tx.commit().await.map_err(record)?;
     Ok(None)
 }

@@ -2,7 +2,7 @@
 //! newest applied migration that lets a no-op fan-out finish in a constant number of queries.
 
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool, Row, postgres::PgRow};
+use sqlx::{PgPool, Row, postgres::PgRow};
 use tenantctl_migrations::MigrationSet;
 
 use crate::{EngineError, OrgId, SchemaName, error::Context};
@@ -190,29 +190,6 @@ pub(crate) async fn mark_failed(pool: &PgPool, tenant_id: i64, error: &str) -> R
     .bind(tenant_id)
     .bind(error)
     .execute(pool)
-    .await?;
-    Ok(())
-}
-
-/// Inside a tenant's transaction: the registry mirror of its tracking table; with `activate`, the
-/// tenant's work is complete and it becomes ACTIVE (from PROVISIONING or FAILED).
-pub(crate) async fn mark_current(
-    conn: &mut PgConnection,
-    tenant_id: i64,
-    schema_version: Option<i64>,
-    migration_count: i32,
-    activate: bool,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE public.tenants SET schema_version = $2, migration_count = $3, updated_at = clock_timestamp(), \
-         status = CASE WHEN $4 THEN 'ACTIVE' ELSE status END, \
-         last_error = CASE WHEN $4 THEN NULL ELSE last_error END WHERE id = $1",
-    )
-    .bind(tenant_id)
-    .bind(schema_version)
-    .bind(migration_count)
-    .bind(activate)
-    .execute(conn)
     .await?;
     Ok(())
 }

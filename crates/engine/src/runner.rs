@@ -13,6 +13,7 @@ use tenantctl_migrations::{
     Migration, MigrationSet, PlanError, RollbackTarget, Script, TransactionMode, Version, plan_down, plan_up,
 };
 
+use crate::bookkeeping::{self, Change};
 use crate::central::Central;
 use crate::error::describe;
 use crate::events::{Event, Outcome, Reporter, TenantResult};
@@ -302,21 +303,14 @@ async fn locked_work<'m>(
     }
     let ran = apply(conn, &head, job.settings, |m| job.direction.script(m)).await?;
     let done: Vec<Version> = ran.iter().map(|r| r.migration.version).collect();
-    let mut versions: Vec<Version> = rows.iter().map(|r| r.version).collect();
-    match job.direction {
-        Direction::Up { central, .. } => {
-            if !ran.is_empty() {
-                table.record(conn, &ran, batch).await.map_err(|e| Failure::db(Some("recording"), &e))?;
-                central.record_new(conn, &ran).await.map_err(|e| Failure::db(Some("recording centrally"), &e))?;
-            }
-            versions.extend(&done);
-        }
-        Direction::Down { .. } => {
-            table.forget(conn, &done).await.map_err(|e| Failure::db(Some("updating the tracking table"), &e))?;
-            versions.retain(|v| !done.contains(v));
-        }
-    }
-    update_mirror(conn, tenant, &versions, completes).await?;
+    let applied: Vec<Version> = rows.iter().map(|r| r.version).collect();
+    let change = match job.direction {
+        Direction::Up { central, .. } => Change::Applied { ran: &ran, batch, central },
+        Direction::Down { .. } => Change::Reverted(&done),
+    };
+    bookkeeping::record(conn, tenant, &applied, change, completes)
+        .await
+        .map_err(|e| Failure::db(Some("recording"), &e))?;
     let changed = !done.is_empty() || creates || (completes && tenant.status != TenantStatus::Active);
     Ok(InTransaction::Commit(match (changed, job.direction) {
         (true, _) => Step::Did { versions: done, more: plan.len() > head.len() },
@@ -427,19 +421,4 @@ async fn set_timeouts(conn: &mut PgConnection, lock: Duration, statement: Option
         .execute(conn)
         .await
         .map(|_| ())
-}
-
-/// Inside the step's transaction: the registry mirror of the tracking table; with `activate`, the
-/// tenant's whole plan is done and it is ACTIVE.
-pub(crate) async fn update_mirror(
-    conn: &mut PgConnection,
-    tenant: &Tenant,
-    versions: &[Version],
-    activate: bool,
-) -> Result<(), Failure> {
-    let newest = versions.iter().max().map(|v| v.as_i64());
-    let count = i32::try_from(versions.len()).unwrap_or(i32::MAX);
-    registry::mark_current(conn, tenant.id, newest, count, activate)
-        .await
-        .map_err(|e| Failure::db(Some("updating the registry"), &e))
 }
