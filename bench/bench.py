@@ -41,6 +41,7 @@ from wire import RoundTripCounter  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 SWEEP_LEVELS = (1, 2, 4, 8, 16)
+CIC_LEVELS = (1, 2, 4, 8)
 RAW_STREAMS = (1, 4)
 # The environment of tenantctl runs: none of the variables that would change its settings.
 TENANTCTL_ENV = {
@@ -61,9 +62,14 @@ def parse_args() -> argparse.Namespace:
         "--tenantctl", type=Path, default=REPO / "target" / "release" / "tenantctl", help="the binary"
     )
     parser.add_argument("--results", type=Path, default=BENCH / "results", help="where results go")
+    parser.add_argument(
+        "--cic-tenants", type=int, default=500, help="tenants of the concurrent-index fan-out (default 500)"
+    )
+    parser.add_argument("--lint-files", type=int, default=1000, help="files of the lint case (default 1000)")
     args = parser.parse_args()
-    if args.tenants < 1 or args.reps < 1 or args.provision < 1 or args.count_tenants < 1:
-        parser.error("--tenants, --reps, --provision and --count-tenants must be at least 1")
+    counts = (args.tenants, args.reps, args.provision, args.count_tenants, args.cic_tenants, args.lint_files)
+    if min(counts) < 1:
+        parser.error("--tenants, --reps, --provision, --count-tenants, --cic-tenants and --lint-files must be at least 1")
     return args
 
 
@@ -88,6 +94,8 @@ class Results:
     provision_limit: Series
     sweep: list[Series]
     pending: int
+    cic: list[Series]
+    lint: Series
 
 
 class Bench:
@@ -107,11 +115,17 @@ class Bench:
         self._scripts = work / "scripts"
         self._scripts.mkdir()
         self._templates: dict[int, str] = {}
+        self._cic_seeded = False
         self._serial = itertools.count(1)
         self.raw_migrate = {k: self._raw_migrate_scripts(k) for k in RAW_STREAMS}
         self.new_orgs = fixtures.tenants(args.provision, prefix="new")
         self.org_file = self._write("new_orgs.txt", "".join(t.org_id + "\n" for t in self.new_orgs))
         self.raw_provision = {k: self._raw_provision_scripts(self.new_orgs, k) for k in RAW_STREAMS}
+        self.cic_dir = work / "cic_migrations"
+        shutil.copytree(BENCH / "tenant_migrations", self.cic_dir)
+        (self.cic_dir / fixtures.CIC_MIGRATION[0]).write_text(fixtures.CIC_MIGRATION[1])
+        self.lint_dir = work / "lint_migrations"
+        fixtures.write_lint_files(self.lint_dir, args.lint_files)
 
     # --- scripts -----------------------------------------------------------------------------
 
@@ -137,7 +151,9 @@ class Bench:
 
     # --- processes -----------------------------------------------------------------------------
 
-    def tenantctl(self, database: str, *args: str, port: int | None = None) -> Run:
+    def tenantctl(
+        self, database: str, *args: str, port: int | None = None, tenant_dir: Path = BENCH / "tenant_migrations"
+    ) -> Run:
         """Runs tenantctl with its defaults (in the work directory, so no tenantctl.toml or .env is read;
         without TENANTCTL_* and DB_* variables) and requires exit 0."""
         url = self.cluster.url(database, port)
@@ -145,13 +161,17 @@ class Bench:
             url += "?sslmode=disable"  # the round-trip counter reads the protocol in the clear
         argv = [
             str(self.args.tenantctl), *args, "--database-url", url,
-            "--tenant-dir", str(BENCH / "tenant_migrations"), "--master-dir", str(self.master_dir),
+            "--tenant-dir", str(tenant_dir), "--master-dir", str(self.master_dir),
         ]  # fmt: skip
-        log_file = self.work / "logs" / f"{database}-{args[0]}.log"
+        return self._tenantctl_run(argv, f"{database}-{args[0]}")
+
+    def _tenantctl_run(self, argv: list[str], label: str) -> Run:
+        """Runs tenantctl (argv) in the work directory, so no tenantctl.toml or .env is read; requires exit 0."""
+        log_file = self.work / "logs" / f"{label}.log"
         run = run_processes([argv], [log_file], cwd=self.work, env=TENANTCTL_ENV, rss=True)
         if not run.ok:
             tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-20:])
-            raise BenchError(f"tenantctl {' '.join(args)} on {database} exited {run.exit_codes[0]}:\n{tail}")
+            raise BenchError(f"{' '.join(argv[1:2])} ({label}) exited {run.exit_codes[0]}:\n{tail}")
         return run
 
     def psql_streams(self, database: str, scripts: list[Path]) -> Run:
@@ -253,6 +273,41 @@ class Bench:
             0, lambda db: self.psql_streams(db, self.raw_provision[streams]), migrated=len(self.new_orgs)
         )
 
+    def lint_case(self) -> Run:
+        """`tenantctl lint` over the generated files (never connects)."""
+        return self._tenantctl_run([str(self.args.tenantctl), "lint", str(self.lint_dir)], "lint")
+
+    def _cic_template(self) -> str:
+        """`--cic-tenants` tenants with the bench's migrations applied: where 0005 (a concurrent index)
+        is pending."""
+        name = "bench_template_cic"
+        if not self._cic_seeded:
+            self.cluster.create_database(name, template=self._template(self.args.cic_tenants))
+            self.tenantctl(name, "migrate-tenants")
+            self._cic_seeded = True
+        return name
+
+    def cic_case(self, level: int) -> Run:
+        """The no-transaction `CREATE INDEX CONCURRENTLY` fan-out with `no_transaction_concurrency = level`."""
+        database = f"bench_{next(self._serial)}"
+        self.cluster.create_database(database, template=self._cic_template())
+        config = self._write(f"cic_{level}.toml", f"no_transaction_concurrency = {level}\n")
+        self.cluster.checkpoint()
+        run = self.tenantctl(database, "migrate-tenants", "--config", str(config), tenant_dir=self.cic_dir)
+        got = self.cluster.row(
+            database,
+            """SELECT count(*),
+                  count(*) FILTER (WHERE EXISTS (SELECT FROM pg_index
+                                   WHERE indexrelid = to_regclass(format('%I.items_created_at_idx', schema_name))
+                                     AND indisvalid)),
+                  count(*) FILTER (WHERE schema_version = 5 AND migration_count = 5 AND status = 'ACTIVE')
+                FROM public.tenants""",
+        )
+        if any(int(g) != self.args.cic_tenants for g in got):
+            raise BenchError(f"verification of {database} failed: tenants, valid indexes, registry rows = {got}")
+        self.cluster.drop_database(database)
+        return run
+
     def run_all(self) -> Results:
         """Every case, `reps` times, interleaved: each repetition runs each group's cases in turn,
         starting with a different case each time."""
@@ -284,6 +339,12 @@ class Bench:
         if self.args.sweep:
             levels = [c for c in SWEEP_LEVELS if c != self.default]
             groups.append([(sweep[c], partial(self.tenantctl_migrate, ["--concurrency", str(c)])) for c in levels])
+        cic = {
+            k: Series(f"no_transaction_concurrency {k}", self.args.cic_tenants) for k in CIC_LEVELS
+        }
+        groups.append([(cic[k], partial(self.cic_case, k)) for k in CIC_LEVELS])
+        lint = Series(f"tenantctl lint ({self.args.lint_files} files)", self.args.lint_files)
+        groups.append([(lint, self.lint_case)])
         reps = self.args.reps
         for rep in range(reps):
             for cases in groups:
@@ -298,6 +359,8 @@ class Bench:
             provision_limit=min(raw_provision.values(), key=lambda s: s.median),
             sweep=list(sweep.values()) if self.args.sweep else [],
             pending=len(self.pending),
+            cic=list(cic.values()),
+            lint=lint,
         )
 
     def count_round_trips(self) -> dict:
@@ -390,6 +453,15 @@ def tables(results: Results, counts: dict, default: int | None) -> list[tuple[st
             marks = [note for note, applies in notes if applies]
             row[0] += f" ({', '.join(marks)})" if marks else ""
         out.append(("migrate-tenants --concurrency sweep", report.HEADERS, sweep))
+    cic_title = (
+        f"No-transaction fan-out: CREATE INDEX CONCURRENTLY over {results.cic[0].tenants} tenants, "
+        "by no_transaction_concurrency (× the fastest)"
+    )
+    fastest_cic = min(results.cic, key=lambda s: s.median)
+    out.append((cic_title, report.HEADERS, report.rows(results.cic, fastest_cic, mark="the fastest")))
+    lint_headers = ["case", "median s", "spread s (min–max)", "ms/file", "peak RSS MiB"]
+    lint = report.rows([results.lint], None)[0]
+    out.append(("Lint", lint_headers, [lint[:4] + lint[5:]]))
     out.append(("Round trips to the server (untimed run; Query + Sync messages)", *report.round_trip_rows(counts)))
     return out
 
@@ -406,6 +478,7 @@ def write_results(
         "parameters": {
             "tenants": args.tenants, "reps": args.reps, "provision": args.provision, "sweep": bool(args.sweep),
             "count_tenants": args.count_tenants, "default_concurrency": default,
+            "cic_tenants": args.cic_tenants, "lint_files": args.lint_files,
         },  # fmt: skip
         "migrate": [s.as_json(results.migrate_limit) for s in results.migrate],
         "migrate_limit": results.migrate_limit.name,
@@ -413,6 +486,8 @@ def write_results(
         "provision": [s.as_json(results.provision_limit) for s in results.provision],
         "provision_limit": results.provision_limit.name,
         "sweep": [s.as_json(results.migrate_limit) for s in results.sweep],
+        "no_transaction": [s.as_json(None) for s in results.cic],
+        "lint": results.lint.as_json(None),
         "round_trips": counts,
     }
     path = args.results / f"{started:%Y-%m-%dT%H%M%SZ}.json"

@@ -176,3 +176,35 @@ def stream_scripts(transactions: list[str], streams: int, preamble: str) -> list
     return [
         "\n".join([preamble, *transactions[i::streams]]) + "\n" for i in range(streams)
     ]
+
+
+# A no-transaction migration for the concurrent-index fan-out (runs after the bench's migrations).
+CIC_MIGRATION = (
+    "0005_items_created_at_idx.up.sql",
+    "-- tenantctl:no-transaction\n"
+    "DROP INDEX CONCURRENTLY IF EXISTS items_created_at_idx;\n"
+    "CREATE INDEX CONCURRENTLY items_created_at_idx ON items (created_at);\n",
+)
+
+# The files `tenantctl lint` reads in the lint case: the kinds of statement real migrations hold,
+# each written the safe way, so the run finds nothing and exits 0 (every rule is still evaluated).
+_LINT_TEMPLATES = (
+    "CREATE TABLE t{i} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL,\n"
+    "    created_at timestamptz NOT NULL DEFAULT now(), tags text[] NOT NULL DEFAULT '{{}}');\n",
+    "ALTER TABLE t{p} ADD COLUMN note{i} text;\nCOMMENT ON COLUMN t{p}.note{i} IS 'free text';\n",
+    "-- tenantctl:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t{p}_name{i}_idx ON t{p} (name);\n",
+    "ALTER TABLE t{p} ADD CONSTRAINT t{p}_name_check CHECK (length(name) < 200) NOT VALID;\n",
+    "ALTER TABLE t{p} VALIDATE CONSTRAINT t{p}_name_check;\n",
+    "CREATE OR REPLACE VIEW v{i} AS SELECT id, name FROM t{p} WHERE created_at > now() - interval '1 day';\n",
+    "UPDATE t{p} SET name = lower(name) WHERE id IN (SELECT id FROM t{p} WHERE name <> lower(name) LIMIT 1000);\n",
+)
+
+
+def write_lint_files(directory: Path, count: int) -> None:
+    """`count` migration files in `directory`, cycling through the templates (each refers to a table
+    an earlier file created)."""
+    directory.mkdir()
+    for i in range(1, count + 1):
+        template = _LINT_TEMPLATES[(i - 1) % len(_LINT_TEMPLATES)]
+        table = i - (i - 1) % len(_LINT_TEMPLATES)  # the file that created this cycle's table
+        (directory / f"{i:04d}_m{i}.up.sql").write_text(template.format(i=i, p=table))

@@ -7,13 +7,13 @@ from measure import Series
 HEADERS = ["case", "median s", "spread s (min–max)", "ms/tenant", "× limit", "peak RSS MiB"]
 
 
-def rows(series: list[Series], limit: Series | None) -> list[list[str]]:
-    """One row per case; the ratio against `limit` when there is one."""
+def rows(series: list[Series], limit: Series | None, mark: str = "the limit") -> list[list[str]]:
+    """One row per case; the ratio against `limit` when there is one, whose row is marked `mark`."""
     out = []
     for s in series:
         ratio = f"{s.median / limit.median:.2f}" if limit else "—"
         rss = f"{s.peak_rss_mib:.1f}" if s.tool else "— (psql)"
-        name = s.name + (" ← the limit" if s is limit else "")
+        name = s.name + (f" ← {mark}" if s is limit else "")
         out.append(
             [name, f"{s.median:.3f}", f"{s.low:.3f}–{s.high:.3f}", f"{s.ms_per_tenant:.3f}", ratio, rss]
         )
