@@ -372,6 +372,25 @@ fn jsonl_streams_one_object_per_tenant_then_the_summary() {
 }
 
 #[test]
+fn jsonl_of_a_dry_run_says_planned_as_the_json_report_does() {
+    let (db, _) = behind(2);
+    let report = db.tenantctl(&["migrate-tenants", "--dry-run", "--format", "json"]);
+    report.succeeds();
+    let out = db.tenantctl(&["migrate-tenants", "--dry-run", "--format", "jsonl"]);
+    out.succeeds();
+    let lines = out.json_lines();
+    let (_, tenants) = lines.split_last().expect("lines");
+    assert_eq!(tenants.len(), 2, "{}", out.stdout);
+    for t in tenants {
+        assert_eq!(t["outcome"], "planned", "{t}");
+        assert_eq!(versions(&t["applied"]), [4, 5], "{t}");
+    }
+    let outcomes =
+        |v: &Value| v["tenants"].as_array().expect("tenants").iter().map(|t| t["outcome"].clone()).collect::<Vec<_>>();
+    assert_eq!(outcomes(&report.json()), vec![Value::from("planned"); 2]);
+}
+
+#[test]
 fn json_logs_carry_the_run_id_of_the_summary() {
     let (db, order) = behind(3);
     db.break_0004_for(&order[0]);

@@ -17,7 +17,7 @@ use crate::args::{Cli, Command, Format, GlobalArgs, Kind, RollbackArgs, RunArgs,
 use crate::exit::{self, InputError};
 use crate::gate::{self, Checked, GateArgs};
 use crate::render::{self, Verb};
-use crate::reporter::Progress;
+use crate::reporter::{Jsonl, Progress};
 use crate::settings::Settings;
 
 /// What every command gets.
@@ -100,8 +100,8 @@ impl Ctx<'_> {
         gate::check(db, dir, scope, role, settings.naming.prefix(), self.gate).await
     }
 
-    fn progress(&self, verb: Verb) -> Progress {
-        let jsonl = (self.global.format == Format::Jsonl).then_some(verb);
+    fn progress(&self, verb: Verb, dry_run: bool) -> Progress {
+        let jsonl = (self.global.format == Format::Jsonl).then_some(Jsonl { verb, dry_run });
         Progress::new(self.global.quiet, jsonl)
     }
 
@@ -186,7 +186,8 @@ async fn migrate_master(ctx: &Ctx<'_>, run: &RunArgs, dry_run: bool) -> anyhow::
         dry_run,
         run: &run_context,
     };
-    let report = checked.guard(tenantctl_engine::migrate_master(&db, request, &ctx.progress(Verb::Apply)).await)?;
+    let report =
+        checked.guard(tenantctl_engine::migrate_master(&db, request, &ctx.progress(Verb::Apply, false)).await)?;
     ctx.print(|| render::master_json(&report, Verb::Apply), |out| render::master_text(out, &report, Verb::Apply))?;
     Ok(exit::SUCCESS)
 }
@@ -205,7 +206,8 @@ async fn rollback_master(ctx: &Ctx<'_>, run: &RunArgs, rollback: &RollbackArgs) 
         dry_run: rollback.dry_run,
         run: &run_context,
     };
-    let report = checked.guard(tenantctl_engine::rollback_master(&db, request, &ctx.progress(Verb::Revert)).await)?;
+    let report =
+        checked.guard(tenantctl_engine::rollback_master(&db, request, &ctx.progress(Verb::Revert, false)).await)?;
     ctx.print(|| render::master_json(&report, Verb::Revert), |out| render::master_text(out, &report, Verb::Revert))?;
     Ok(exit::SUCCESS)
 }
@@ -216,7 +218,7 @@ async fn provision(ctx: &Ctx<'_>, run: &RunArgs, orgs: Vec<OrgId>) -> anyhow::Re
     let db = ctx.connect(&settings).await?;
     let checked = ctx.gate(&db, &settings, Kind::Tenant, FileRole::Up).await?;
     let run_context = ctx.run_context();
-    let progress = ctx.progress(Verb::Apply);
+    let progress = ctx.progress(Verb::Apply, false);
     let control = ctx.control(None);
     let request = ProvisionRequest {
         set: &set,
@@ -243,10 +245,17 @@ struct Fanout {
     progress: Progress,
     control: FanoutControl,
     checked: Checked,
+    dry_run: bool,
 }
 
 impl Fanout {
-    async fn prepare(ctx: &Ctx<'_>, run: &RunArgs, tenants: &TenantSelection, verb: Verb) -> anyhow::Result<Self> {
+    async fn prepare(
+        ctx: &Ctx<'_>,
+        run: &RunArgs,
+        tenants: &TenantSelection,
+        verb: Verb,
+        dry_run: bool,
+    ) -> anyhow::Result<Self> {
         let settings = ctx.settings(run)?;
         let set = load(&settings.tenant_dir)?;
         let selection = selection(tenants)?;
@@ -265,12 +274,13 @@ impl Fanout {
             rollout,
             db,
             run_context: ctx.run_context(),
-            progress: ctx.progress(verb),
+            progress: ctx.progress(verb, dry_run),
+            dry_run,
             control: ctx.control(Some(tenants)),
         })
     }
 
-    fn request(&self, dry_run: bool) -> FanoutRequest<'_> {
+    fn request(&self) -> FanoutRequest<'_> {
         FanoutRequest {
             set: &self.set,
             selection: self.selection.clone(),
@@ -278,7 +288,7 @@ impl Fanout {
             control: &self.control,
             rollout: self.rollout.clone(),
             gate: &self.checked.gate,
-            dry_run,
+            dry_run: self.dry_run,
             run: &self.run_context,
         }
     }
@@ -318,8 +328,8 @@ async fn migrate_tenants(
     dry_run: bool,
     allow_out_of_order: bool,
 ) -> anyhow::Result<u8> {
-    let fanout = Fanout::prepare(ctx, run, tenants, Verb::Apply).await?;
-    let request = fanout.request(dry_run);
+    let fanout = Fanout::prepare(ctx, run, tenants, Verb::Apply, dry_run).await?;
+    let request = fanout.request();
     let result = tenantctl_engine::migrate_tenants(&fanout.db, request, allow_out_of_order, &fanout.progress).await;
     let report = fanout.checked.guard(result)?;
     ctx.finish_fanout(&fanout.progress, &report, Verb::Apply)
@@ -331,9 +341,9 @@ async fn rollback_tenants(
     rollback: &RollbackArgs,
     tenants: &TenantSelection,
 ) -> anyhow::Result<u8> {
-    let fanout = Fanout::prepare(ctx, run, tenants, Verb::Revert).await?;
+    let fanout = Fanout::prepare(ctx, run, tenants, Verb::Revert, rollback.dry_run).await?;
     let target = rollback_target(rollback);
-    let request = fanout.request(rollback.dry_run);
+    let request = fanout.request();
     let result = tenantctl_engine::rollback_tenants(&fanout.db, request, target, &fanout.progress).await;
     let report = fanout.checked.guard(result)?;
     ctx.finish_fanout(&fanout.progress, &report, Verb::Revert)

@@ -26,12 +26,19 @@ struct Counts {
 pub(crate) struct Progress {
     bar: Option<ProgressBar>,
     counts: Mutex<Counts>,
-    jsonl: Option<Verb>,
+    jsonl: Option<Jsonl>,
+}
+
+/// How `--format jsonl` names each tenant's result: what the run does, and whether it only plans.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Jsonl {
+    pub(crate) verb: Verb,
+    pub(crate) dry_run: bool,
 }
 
 impl Progress {
     /// A bar when stderr is a terminal and output is not quieted; log lines otherwise.
-    pub(crate) fn new(quiet: bool, jsonl: Option<Verb>) -> Self {
+    pub(crate) fn new(quiet: bool, jsonl: Option<Jsonl>) -> Self {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             bar.set_style(
@@ -100,8 +107,8 @@ impl Reporter for Progress {
                 tracing::debug!(%run_id, total, "run started");
             }
             Event::TenantFinished(result) => {
-                if let Some(verb) = self.jsonl {
-                    let line = render::tenant_result_json(result, verb, false);
+                if let Some(Jsonl { verb, dry_run }) = self.jsonl {
+                    let line = render::tenant_result_json(result, verb, dry_run);
                     let mut stdout = std::io::stdout().lock();
                     // A closed stdout (a pipe to `head`) must not stop the run.
                     let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
