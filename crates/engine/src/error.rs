@@ -68,6 +68,12 @@ pub enum EngineError {
         /// What is wrong with it.
         problem: String,
     },
+    /// Another tenantctl run holds the tenant (its advisory lock): nothing was changed.
+    #[error("tenant `{org_id}` is held by another tenantctl run: nothing was changed; retry when that run ends")]
+    Busy {
+        /// The org id.
+        org_id: OrgId,
+    },
     /// The linter blocked migrations about to run.
     #[error("refusing to run: the linter blocks migration(s) {} (fix them, add a `-- tenantctl:allow` directive with a reason, or pass --allow-unsafe)", versions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
     Unsafe {
@@ -94,6 +100,7 @@ impl EngineError {
             | Self::NotBootstrapped(_)
             | Self::BootstrapTooNew { .. }
             | Self::MasterMigration { .. }
+            | Self::Busy { .. }
             | Self::Unsafe { .. } => ErrorKind::Failed,
         }
     }

@@ -39,15 +39,31 @@ pub async fn archive_tenant(db: &Database, org: &OrgId, run: &RunContext) -> Res
     let changed = tenant.status != TenantStatus::Archived;
     if changed {
         runs::start(db.pool(), run).await?;
-        sqlx::query("UPDATE public.tenants SET status = 'ARCHIVED', updated_at = clock_timestamp() WHERE id = $1")
-            .bind(tenant.id)
-            .execute(db.pool())
-            .await
-            .context("archiving the tenant")?;
-        runs::finish(db.pool(), run.run_id, &Summary { succeeded: 1, ..Summary::default() }, "succeeded").await?;
+        let result = archive_locked(db, &tenant).await;
+        finish(db, run, result.is_ok()).await?;
+        result?;
         tenant.status = TenantStatus::Archived;
     }
     Ok(OffboardReport { run_id: run.run_id, tenant, changed })
+}
+
+/// Archives under the tenant's lock, so that no fan-out has the tenant in flight (its commit would
+/// set the status back).
+async fn archive_locked(db: &Database, tenant: &Tenant) -> Result<(), EngineError> {
+    let mut tx = db.pool().begin().await.context("starting the archive")?;
+    let archived = sqlx::query(
+        "UPDATE public.tenants SET status = 'ARCHIVED', updated_at = clock_timestamp() \
+          WHERE id = $1 AND pg_try_advisory_xact_lock($2)",
+    )
+    .bind(tenant.id)
+    .bind(locks::tenant(&tenant.schema))
+    .execute(&mut *tx)
+    .await
+    .context("archiving the tenant")?;
+    if archived.rows_affected() == 0 {
+        return Err(EngineError::Busy { org_id: tenant.org_id.clone() });
+    }
+    tx.commit().await.context("archiving the tenant")
 }
 
 /// Drops an ARCHIVED tenant's schema when `confirm` is its schema name; the row stays, with a note.
@@ -83,21 +99,22 @@ pub async fn drop_tenant(
             .await
             .context("locking the tenant")?;
     let result = match locked {
-        false => Err(EngineError::Tenant { org_id: org.clone(), problem: "is held by another tenantctl run".into() }),
+        false => Err(EngineError::Busy { org_id: org.clone() }),
         true => drop_locked(&mut tx, &tenant, run).await,
     };
     let outcome = match result {
-        Ok(()) => tx.commit().await.context("committing the drop").map(|()| "succeeded"),
+        Ok(()) => tx.commit().await.context("committing the drop"),
         Err(e) => Err(e),
     };
-    let summary = Summary {
-        succeeded: usize::from(outcome.is_ok()),
-        failed: usize::from(outcome.is_err()),
-        ..Summary::default()
-    };
-    runs::finish(db.pool(), run.run_id, &summary, outcome.as_ref().map_or("failed", |o| o)).await?;
+    finish(db, run, outcome.is_ok()).await?;
     outcome?;
     Ok(OffboardReport { run_id: run.run_id, tenant, changed: true })
+}
+
+/// Completes the run's audit row: one tenant, succeeded or failed.
+async fn finish(db: &Database, run: &RunContext, succeeded: bool) -> Result<(), EngineError> {
+    let summary = Summary { succeeded: usize::from(succeeded), failed: usize::from(!succeeded), ..Summary::default() };
+    runs::finish(db.pool(), run.run_id, &summary, if succeeded { "succeeded" } else { "failed" }).await
 }
 
 async fn drop_locked(conn: &mut sqlx::PgConnection, tenant: &Tenant, run: &RunContext) -> Result<(), EngineError> {

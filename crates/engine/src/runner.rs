@@ -21,7 +21,7 @@ use crate::recycle::Recycler;
 use crate::registry::{self, Tenant, TenantStatus};
 use crate::settings::{RunSettings, pg_duration};
 use crate::tracking::{AppliedRow, Ran, TrackingTable, next_batch};
-use crate::{SchemaName, locks, no_transaction};
+use crate::{locks, no_transaction};
 
 /// What to do to each tenant.
 #[derive(Debug, Clone, Copy)]
@@ -102,6 +102,7 @@ pub(crate) enum Step {
 }
 
 pub(crate) const HELD_ELSEWHERE: &str = "another tenantctl run holds this tenant";
+const ARCHIVED_MEANWHILE: &str = "archived since the run started";
 const UP_TO_DATE: &str = "up to date";
 const NOTHING_TO_REVERT: &str = "nothing to roll back";
 
@@ -250,10 +251,19 @@ async fn in_transaction<'m>(
     conn: &mut PgConnection,
     progress: &mut Progress,
 ) -> (Result<InTransaction<'m>, Failure>, Option<i32>) {
-    match prepare(conn, &tenant.schema, job.settings).await {
+    match prepare(conn, tenant, job.settings).await {
         Err(e) => (Err(Failure::db(None, &e)), None),
-        Ok((false, pid)) => (Ok(InTransaction::Commit(Step::Nothing(HELD_ELSEWHERE))), Some(pid)),
-        Ok((true, pid)) => (locked_work(job, tenant, conn, progress).await, Some(pid)),
+        Ok(Prepared { locked: false, pid, .. }) => {
+            (Ok(InTransaction::Commit(Step::Nothing(HELD_ELSEWHERE))), Some(pid))
+        }
+        Ok(Prepared { status: Some(TenantStatus::Archived), pid, .. }) => {
+            (Ok(InTransaction::Commit(Step::Nothing(ARCHIVED_MEANWHILE))), Some(pid))
+        }
+        Ok(Prepared { status, pid, .. }) => {
+            // The status now, under the lock: another run may have finished the tenant meanwhile.
+            let current = Tenant { status: status.unwrap_or(tenant.status), ..tenant.clone() };
+            (locked_work(job, &current, conn, progress).await, Some(pid))
+        }
     }
 }
 
@@ -311,7 +321,7 @@ async fn locked_work<'m>(
     bookkeeping::record(conn, tenant, &applied, change, completes)
         .await
         .map_err(|e| Failure::db(Some("recording"), &e))?;
-    let changed = !done.is_empty() || creates || (completes && tenant.status != TenantStatus::Active);
+    let changed = !done.is_empty() || (completes && tenant.status != TenantStatus::Active);
     Ok(InTransaction::Commit(match (changed, job.direction) {
         (true, _) => Step::Did { versions: done, more: plan.len() > head.len() },
         (false, Direction::Up { .. }) => Step::Nothing(UP_TO_DATE),
@@ -361,24 +371,34 @@ fn plan<'m>(
     }
 }
 
-/// Takes the tenant's advisory lock (without waiting) and sets the transaction's settings, in one
-/// round trip. False when another run holds the tenant. Also returns the backend's pid.
-async fn prepare(
-    conn: &mut PgConnection,
-    schema: &SchemaName,
-    settings: &RunSettings,
-) -> Result<(bool, i32), sqlx::Error> {
-    sqlx::query_as(
-        "SELECT pg_try_advisory_xact_lock($1), pg_backend_pid() FROM (SELECT
-             set_config('search_path', $2, true), set_config('lock_timeout', $3, true),
-             set_config('statement_timeout', $4, true), set_config('client_min_messages', 'warning', true)) s",
+/// What the first statement of a step found.
+struct Prepared {
+    /// The tenant's advisory lock was free and is now ours.
+    locked: bool,
+    /// The backend's pid, for recycling.
+    pid: i32,
+    /// The tenant's status in the registry now.
+    status: Option<TenantStatus>,
+}
+
+/// Takes the tenant's advisory lock (without waiting), sets the transaction's settings and reads
+/// the tenant's status, in one round trip.
+async fn prepare(conn: &mut PgConnection, tenant: &Tenant, settings: &RunSettings) -> Result<Prepared, sqlx::Error> {
+    let (locked, pid, status): (bool, i32, Option<String>) = sqlx::query_as(
+        "SELECT pg_try_advisory_xact_lock($1), pg_backend_pid(),
+                (SELECT status FROM public.tenants WHERE id = $5)
+           FROM (SELECT set_config('search_path', $2, true), set_config('lock_timeout', $3, true),
+                        set_config('statement_timeout', $4, true),
+                        set_config('client_min_messages', 'warning', true)) s",
     )
-    .bind(locks::tenant(schema))
-    .bind(format!("{}, public", schema.quoted()))
+    .bind(locks::tenant(&tenant.schema))
+    .bind(format!("{}, public", tenant.schema.quoted()))
     .bind(pg_duration(Some(settings.lock_timeout)))
     .bind(pg_duration(settings.statement_timeout))
+    .bind(tenant.id)
     .fetch_one(conn)
-    .await
+    .await?;
+    Ok(Prepared { locked, pid, status: status.as_deref().and_then(TenantStatus::parse) })
 }
 
 /// Runs each script in order inside the current transaction, honouring per-file timeouts.
