@@ -23,6 +23,7 @@ mod master;
 mod no_transaction;
 mod provision;
 mod resilience;
+mod roles;
 mod rollback;
 mod rollout;
 mod status;
