@@ -260,6 +260,33 @@ fn drop_tenant_drops_the_role_with_the_schema_or_neither() {
 }
 
 #[test]
+fn a_user_that_is_not_a_member_of_the_tenant_role_is_told_to_grant_it() {
+    let db = TestDb::with_examples();
+    let (org, _) = two_orgs(&db);
+    let role = db.role_for(&org);
+    let mut roles = Roles::new(&db, &[&role]);
+    let group = db.tenant_role_group(&mut roles);
+    db.migrate_master();
+    db.tenantctl(&["provision-tenant", "--create-role", "--role-group", &group, &org]).succeeds();
+    // A deployer that owns, through the provisioning superuser, everything but the tenant role.
+    let deployer = db.unique("deployer");
+    roles.create(&deployer, "LOGIN PASSWORD 'deployer-pw'");
+    let me: String = db.scalar("select current_user::text");
+    db.execute(&format!("GRANT \"{me}\" TO \"{deployer}\""));
+    let url = db.url_as(&deployer, "deployer-pw");
+    write_notes_migrations(&db);
+
+    let out = db.command(&["migrate-tenants"]).env("DATABASE_URL", &url).run();
+    out.exits(1).mentions(&format!("the connecting user must be a member of it: GRANT \"{role}\" TO <user>"));
+    assert_eq!(db.status_of(&org), "FAILED");
+    assert_eq!(db.applied(&org), [1, 2, 3, 4], "nothing was applied");
+
+    db.execute(&format!("GRANT \"{role}\" TO \"{deployer}\""));
+    db.command(&["migrate-tenants", "--include-failed"]).env("DATABASE_URL", &url).run().succeeds();
+    assert_owned_by(&db, &org, &role, &["notes", "note_numbers"]);
+}
+
+#[test]
 fn a_connecting_user_without_superuser_runs_every_command() {
     let db = TestDb::with_examples();
     let (a, b) = two_orgs(&db);
