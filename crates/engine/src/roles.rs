@@ -89,7 +89,7 @@ fn refuse_unsafe(tenant: &Tenant, found: &Found) -> Result<(), Failure> {
     if found.schema_exists {
         return Err(Failure::fatal(format!(
             "schema {role} already exists from a provisioning without --create-role, and its objects belong to the \
-             connecting user: a role is created only with a new schema (provision this tenant without --create-role)"
+             connecting user: a role is created only with a new schema (provision this tenant with --create-role=false)"
         )));
     }
     if found.role_exists {
