@@ -24,6 +24,7 @@ mod no_transaction;
 mod offboard;
 mod provision;
 mod resilience;
+mod roles;
 mod rollback;
 mod rollout;
 mod status;

@@ -64,6 +64,11 @@ impl TestDb {
         Self { name, url, pool, project: Some(project) }
     }
 
+    /// The name of this test's database.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The URL of this test's database.
     pub fn url(&self) -> &str {
         &self.url
@@ -86,8 +91,25 @@ impl TestDb {
 
     /// Runs SQL (several statements allowed) and panics on error.
     pub fn execute(&self, sql: &str) {
-        block_on(sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&self.pool))
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        self.try_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Runs SQL (several statements allowed) and returns the error, e.g. for cleanup in `Drop`.
+    pub fn try_execute(&self, sql: &str) -> Result<(), sqlx::Error> {
+        block_on(sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&self.pool)).map(|_| ())
+    }
+
+    /// The single `bigint` of a query run as `role` (`SET LOCAL ROLE` in a transaction that is rolled
+    /// back), or the database's error message: what a tenant's role may and may not do.
+    pub fn scalar_as(&self, role: &str, sql: &str) -> Result<i64, String> {
+        block_on(async {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("select set_config('role', $1, true)").bind(role).execute(&mut *tx).await?;
+            let result = sqlx::query_scalar(AssertSqlSafe(sql.to_owned())).fetch_one(&mut *tx).await;
+            tx.rollback().await?;
+            result
+        })
+        .map_err(|e| e.to_string())
     }
 
     /// The single value of a query returning one row and one column.

@@ -8,6 +8,7 @@ mod fixtures;
 mod process;
 mod project;
 pub mod report;
+mod roles;
 mod server;
 mod snapshot;
 mod tenants;
@@ -17,6 +18,7 @@ pub use cli::{Output, closed_port_url};
 pub use db::TestDb;
 pub use fixtures::tenantctl_in_fixture;
 pub use process::carries;
+pub use roles::Roles;
 pub use tenants::org_ids;
 pub use waiting::HeldTransaction;
 

@@ -88,6 +88,27 @@ pub(crate) struct RunArgs {
     pub(crate) connect_timeout: Option<std::time::Duration>,
 }
 
+/// Tenant roles, for `provision-tenant`.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct RoleArgs {
+    /// Give each new tenant a NOLOGIN role named like its schema; its migrations run as it, so it owns
+    /// what they create (needs CREATEROLE) [default: from tenantctl.toml, else false].
+    #[arg(
+        long,
+        env = "TENANTCTL_CREATE_ROLE",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = parse_bool
+    )]
+    pub(crate) create_role: Option<bool>,
+    /// With --create-role: make every tenant role a member of this existing role, to which master
+    /// migrations grant what tenants need on shared tables.
+    #[arg(long, env = "TENANTCTL_ROLE_GROUP", value_name = "ROLE")]
+    pub(crate) role_group: Option<String>,
+}
+
 /// What a rollback reverts.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct RollbackArgs {
@@ -164,6 +185,8 @@ pub(crate) enum Command {
         /// Read org ids from FILE (one a line; `-` for stdin; blank lines and `#` comments ignored).
         #[arg(long, value_name = "FILE")]
         from_file: Option<PathBuf>,
+        #[command(flatten)]
+        roles: RoleArgs,
         #[command(flatten)]
         run: RunArgs,
         #[command(flatten)]
@@ -248,6 +271,10 @@ pub(crate) enum Command {
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("`{text}` is not a duration such as 500ms, 5s or 2min ({e})"))
+}
+
+fn parse_bool(text: &str) -> Result<bool, String> {
+    crate::settings::bool_value(text).ok_or_else(|| "expected true, false, 1 or 0".to_owned())
 }
 
 impl Command {

@@ -13,7 +13,7 @@ use tenantctl_migrations::{MigrationSet, RollbackTarget};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use crate::args::{Cli, Command, Format, GlobalArgs, Kind, RollbackArgs, RunArgs, TenantSelection};
+use crate::args::{Cli, Command, Format, GlobalArgs, Kind, RoleArgs, RollbackArgs, RunArgs, TenantSelection};
 use crate::exit::{self, InputError};
 use crate::gate::{self, Checked, GateArgs};
 use crate::render::{self, Verb};
@@ -49,9 +49,9 @@ async fn dispatch(ctx: &Ctx<'_>, command: &Command) -> anyhow::Result<u8> {
     match command {
         Command::MigrateMaster { dry_run, run, .. } => migrate_master(ctx, run, *dry_run).await,
         Command::RollbackMaster { rollback, run, .. } => rollback_master(ctx, run, rollback).await,
-        Command::ProvisionTenant { org_ids, from_file, run, .. } => {
+        Command::ProvisionTenant { org_ids, from_file, roles, run, .. } => {
             let orgs = read_org_ids(org_ids, from_file.as_deref())?;
-            provision(ctx, run, orgs).await
+            provision(ctx, run, roles, orgs).await
         }
         Command::MigrateTenants { selection, dry_run, allow_out_of_order, run, .. } => {
             migrate_tenants(ctx, run, selection, *dry_run, *allow_out_of_order).await
@@ -212,8 +212,9 @@ async fn rollback_master(ctx: &Ctx<'_>, run: &RunArgs, rollback: &RollbackArgs) 
     Ok(exit::SUCCESS)
 }
 
-async fn provision(ctx: &Ctx<'_>, run: &RunArgs, orgs: Vec<OrgId>) -> anyhow::Result<u8> {
+async fn provision(ctx: &Ctx<'_>, run: &RunArgs, roles: &RoleArgs, orgs: Vec<OrgId>) -> anyhow::Result<u8> {
     let settings = ctx.settings(run)?;
+    let roles = settings.tenant_roles(roles)?;
     let set = load(&settings.tenant_dir)?;
     let db = ctx.connect(&settings).await?;
     let checked = ctx.gate(&db, &settings, Kind::Tenant, FileRole::Up).await?;
@@ -225,6 +226,7 @@ async fn provision(ctx: &Ctx<'_>, run: &RunArgs, orgs: Vec<OrgId>) -> anyhow::Re
         orgs: &orgs,
         naming: &settings.naming,
         extensions: &settings.extensions,
+        roles: &roles,
         gate: &checked.gate,
         settings: &settings.run,
         control: &control,
@@ -361,11 +363,12 @@ async fn offboard(ctx: &Ctx<'_>, run: &RunArgs, raw: &str, confirm: Option<&str>
     };
     let t = &report.tenant;
     let done = match (confirm, report.changed) {
+        (Some(_), _) if t.role.is_some() => "schema and role dropped; registry row kept as ARCHIVED",
         (Some(_), _) => "schema dropped; registry row kept as ARCHIVED",
         (None, true) => "ARCHIVED: excluded from every fan-out, schema kept",
         (None, false) => "already ARCHIVED",
     };
-    ctx.print(|| serde_json::json!({"run_id": report.run_id, "org_id": t.org_id, "schema": t.schema, "status": t.status, "changed": report.changed}),
+    ctx.print(|| serde_json::json!({"run_id": report.run_id, "org_id": t.org_id, "schema": t.schema, "status": t.status, "role": t.role, "changed": report.changed}),
         |out| writeln!(out, "{} ({}): {done}", t.org_id, t.schema))?;
     Ok(exit::SUCCESS)
 }

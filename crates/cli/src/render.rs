@@ -192,6 +192,7 @@ pub(crate) fn tenant_json(detail: &TenantDetail) -> Value {
         "org_id": detail.tenant.org_id,
         "schema": detail.tenant.schema,
         "status": detail.tenant.status,
+        "role": detail.tenant.role,
         "last_error": detail.last_error,
         "applied": detail.applied,
         "pending": detail.pending,
@@ -202,6 +203,9 @@ pub(crate) fn tenant_json(detail: &TenantDetail) -> Value {
 pub(crate) fn tenant_text(out: &mut dyn Write, detail: &TenantDetail) -> io::Result<()> {
     let t = &detail.tenant;
     writeln!(out, "{} ({}): {}", t.org_id, t.schema, t.status.as_str())?;
+    if let Some(role) = &t.role {
+        writeln!(out, "role: {role} (its migrations run as it)")?;
+    }
     if let Some(error) = &detail.last_error {
         writeln!(out, "last error: {error}")?;
     }

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
-use tenantctl_engine::{ConnectSettings, RunSettings, SchemaNaming};
+use tenantctl_engine::{ConnectSettings, RunSettings, SchemaNaming, TenantRoles};
 
-use crate::args::{GlobalArgs, RunArgs};
+use crate::args::{GlobalArgs, RoleArgs, RunArgs};
 use crate::exit::InputError;
 
 const DEFAULT_CONFIG: &str = "tenantctl.toml";
@@ -33,6 +33,8 @@ struct FileConfig {
     connection_max_tenants: Option<u32>,
     no_transaction_lock_timeout: Option<String>,
     no_transaction_concurrency: Option<usize>,
+    create_role: Option<bool>,
+    role_group: Option<String>,
 }
 
 /// Everything a command needs, resolved.
@@ -44,6 +46,8 @@ pub(crate) struct Settings {
     pub(crate) extensions: Vec<String>,
     pub(crate) run: RunSettings,
     pub(crate) connect_timeout: Duration,
+    /// Tenant roles as the file sets them; [`Settings::tenant_roles`] lays the flags over them.
+    roles: TenantRoles,
 }
 
 impl Settings {
@@ -109,7 +113,17 @@ impl Settings {
                 .connect_timeout
                 .or(file_duration("connect_timeout", &file.connect_timeout)?)
                 .unwrap_or(Duration::from_secs(5)),
+            roles: TenantRoles { create: file.create_role.unwrap_or(false), group: file.role_group },
         })
+    }
+
+    /// Tenant roles for `provision-tenant`: flag or environment > file > default (no role).
+    pub(crate) fn tenant_roles(&self, args: &RoleArgs) -> Result<TenantRoles, InputError> {
+        let group = args.role_group.clone().or_else(|| self.roles.group.clone());
+        if group.as_deref().is_some_and(|g| g.trim().is_empty()) {
+            return Err(InputError::new("role_group (--role-group, TENANTCTL_ROLE_GROUP) must name a role"));
+        }
+        Ok(TenantRoles { create: args.create_role.unwrap_or(self.roles.create), group })
     }
 
     /// How to reach the control database: `--database-url`/`DATABASE_URL`, else the `DB_*` variables.
@@ -197,10 +211,15 @@ fn from_db_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<PgConnectOptions
 }
 
 fn parse_bool(name: &str, value: &str) -> Result<bool, InputError> {
+    bool_value(value).ok_or_else(|| InputError::new(format!("{name} must be true, false, 1 or 0, not `{value}`")))
+}
+
+/// `true`, `false`, `1` or `0` (any case, padding ignored): how booleans are spelt in the environment.
+pub(crate) fn bool_value(value: &str) -> Option<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        _ => Err(InputError::new(format!("{name} must be true, false, 1 or 0, not `{value}`"))),
+        "true" | "1" => Some(true),
+        "false" | "0" => Some(false),
+        _ => None,
     }
 }
 

@@ -58,6 +58,11 @@ CREATE TABLE public.tenantctl_runs (
 ALTER TABLE public.tenants ADD COLUMN note text;
 COMMENT ON COLUMN public.tenants.note IS 'operator-facing notes, e.g. when the schema of an ARCHIVED tenant was dropped';
 "#,
+    r#"
+ALTER TABLE public.tenants ADD COLUMN role_name text;
+COMMENT ON COLUMN public.tenants.role_name IS
+    'the tenant''s own role (provision-tenant --create-role): its migrations run as it; NULL = as the connecting user';
+"#,
 ];
 
 /// The newest bootstrap version this build knows.

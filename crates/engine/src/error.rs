@@ -80,6 +80,9 @@ pub enum EngineError {
         /// The blocked versions about to run.
         versions: Vec<Version>,
     },
+    /// `--create-role` cannot work: the connecting user may not create roles, or `role_group` does not exist.
+    #[error("cannot create tenant roles: {0}")]
+    TenantRoles(String),
     /// A master migration failed (it was rolled back; earlier ones in the batch stay applied).
     #[error("master migration {file} failed: {}", describe(error))]
     MasterMigration {
@@ -95,7 +98,9 @@ impl EngineError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::Connect { .. } => ErrorKind::Unreachable,
-            Self::Plan(_) | Self::CentralChecksum { .. } | Self::Tenant { .. } => ErrorKind::Input,
+            Self::Plan(_) | Self::CentralChecksum { .. } | Self::Tenant { .. } | Self::TenantRoles(_) => {
+                ErrorKind::Input
+            }
             Self::Database { .. }
             | Self::NotBootstrapped(_)
             | Self::BootstrapTooNew { .. }

@@ -21,6 +21,7 @@ mod offboard;
 mod provision;
 mod recycle;
 mod registry;
+mod roles;
 mod rollout;
 mod runner;
 mod runs;
@@ -42,7 +43,7 @@ pub use provision::{ProvisionRequest, provision};
 pub use registry::{Selection, Tenant, TenantStatus};
 pub use rollout::{Canary, Rollout, RolloutError, parse_waves};
 pub use runs::RunContext;
-pub use settings::RunSettings;
+pub use settings::{RunSettings, TenantRoles};
 pub use status::{
     FailedTenant, MasterStatus, RecentRun, StatusReport, TenantCounts, TenantDetail, status, tenant_status,
 };

@@ -16,7 +16,7 @@ use crate::registry::Tenant;
 use crate::runner::{Direction, Failure, HELD_ELSEWHERE, Job, Progress, Step, is_transient};
 use crate::settings::pg_duration;
 use crate::tracking::{Ran, TrackingTable};
-use crate::{error::describe, locks};
+use crate::{error::describe, locks, roles};
 
 /// One no-transaction migration (or its down file) for one tenant.
 pub(crate) struct Work<'a> {
@@ -27,6 +27,8 @@ pub(crate) struct Work<'a> {
     pub(crate) script: &'a Script,
     /// This migration is the last of the tenant's plan: the tenant becomes ACTIVE when it is done.
     pub(crate) completes: bool,
+    /// The tenant's role, which the statements run as.
+    pub(crate) role: Option<&'a str>,
 }
 
 /// Runs the work. `Ok(None)`: done; `Ok(Some(step))`: nothing was done, for the step's reason.
@@ -38,8 +40,8 @@ pub(crate) async fn run(conn: &mut PoolConnection<Postgres>, work: Work<'_>) -> 
         Err(e) => Err(Failure::db(None, &e)),
     };
     // Session settings and the session lock must not outlive this migration on a pooled connection.
-    let reset = "RESET search_path; RESET lock_timeout; RESET statement_timeout; RESET client_min_messages; \
-                 SELECT pg_advisory_unlock_all()";
+    let reset = "RESET ROLE; RESET search_path; RESET lock_timeout; RESET statement_timeout; \
+                 RESET client_min_messages; SELECT pg_advisory_unlock_all()";
     if sqlx::raw_sql(reset).execute(&mut **conn).await.is_err() {
         conn.close_on_drop();
     }
@@ -63,7 +65,7 @@ async fn prepare(conn: &mut PgConnection, job: Job<'_>, tenant: &Tenant, script:
 }
 
 async fn locked_run(conn: &mut PgConnection, work: &Work<'_>) -> Result<Option<Step>, Failure> {
-    let Work { job, tenant, progress, migration, script, completes } = *work;
+    let Work { job, tenant, progress, migration, script, completes, role } = *work;
     let table = TrackingTable::tenant(&tenant.schema);
     let rows = table.read_if_exists(conn).await.map_err(|e| Failure::db(Some("reading the tracking table"), &e))?;
     let applied: Vec<Version> = rows.iter().map(|r| r.version).collect();
@@ -73,7 +75,13 @@ async fn locked_run(conn: &mut PgConnection, work: &Work<'_>) -> Result<Option<S
         return Ok(Some(Step::Nothing(HELD_ELSEWHERE)));
     }
     let started = std::time::Instant::now();
+    if let Some(role) = role {
+        roles::assume(conn, role, false).await?;
+    }
     execute_statements(conn, script).await?;
+    if role.is_some() {
+        roles::reset(conn, false).await?;
+    }
     let elapsed = started.elapsed();
     let mut tx = conn.begin().await.map_err(|e| Failure::db(None, &e))?;
     let record = |e: sqlx::Error| Failure::db(Some(&format!("{}: recording it", script.file_name())), &e);

@@ -1,13 +1,14 @@
 //! Off-boarding, governed: `archive-tenant` takes a tenant out of every fan-out and keeps its schema;
-//! `drop-tenant` drops the schema of an ARCHIVED tenant only when the caller types its name, and keeps
-//! the registry row (ARCHIVED, with a note). No other command drops a schema.
+//! `drop-tenant` drops the schema of an ARCHIVED tenant, and its role if it has one, only when the caller
+//! types the schema's name, and keeps the registry row (ARCHIVED, with a note). No other command drops a
+//! schema or a role.
 
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, Connection};
 
-use crate::registry::{Tenant, TenantStatus, tenant_from_row};
+use crate::registry::{COLUMNS, Tenant, TenantStatus, tenant_from_row};
 use crate::settings::{RunSettings, pg_duration};
-use crate::{Database, EngineError, OrgId, RunContext, Summary, error::Context, locks, runs};
+use crate::{Database, EngineError, OrgId, RunContext, Summary, error::Context, locks, roles, runs};
 
 /// What an off-boarding command did.
 #[derive(Debug, Clone, Serialize)]
@@ -21,7 +22,7 @@ pub struct OffboardReport {
 }
 
 async fn find(db: &Database, org: &OrgId) -> Result<Tenant, EngineError> {
-    let row = sqlx::query("SELECT id, org_id, schema_name, status FROM public.tenants WHERE org_id = $1")
+    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM public.tenants WHERE org_id = $1")))
         .bind(org.as_str())
         .fetch_optional(db.pool())
         .await
@@ -66,7 +67,8 @@ async fn archive_locked(db: &Database, tenant: &Tenant) -> Result<(), EngineErro
     tx.commit().await.context("archiving the tenant")
 }
 
-/// Drops an ARCHIVED tenant's schema when `confirm` is its schema name; the row stays, with a note.
+/// Drops an ARCHIVED tenant's schema, and its role, when `confirm` is its schema name; the row stays, with a
+/// note. The report's tenant is as it was before the drop.
 pub async fn drop_tenant(
     db: &Database,
     org: &OrgId,
@@ -123,9 +125,13 @@ async fn drop_locked(conn: &mut sqlx::PgConnection, tenant: &Tenant, run: &RunCo
         .execute(&mut *conn)
         .await
         .context(format!("dropping schema {}", tenant.schema))?;
+    if let Some(role) = &tenant.role {
+        roles::drop_role(conn, role).await?;
+    }
     sqlx::query(
         "UPDATE public.tenants SET schema_version = NULL, migration_count = NULL, updated_at = clock_timestamp(), \
-         note = format('schema %s dropped at %s by run %s', schema_name, clock_timestamp(), $2::text) WHERE id = $1",
+         role_name = NULL, note = format('schema %s%s dropped at %s by run %s', schema_name, \
+         ' and role ' || role_name, clock_timestamp(), $2::text) WHERE id = $1",
     )
     .bind(tenant.id)
     .bind(run.run_id.to_string())

@@ -1,19 +1,19 @@
-//! `provision-tenant`: register (PROVISIONING), then in one transaction create the schema, apply
-//! every tenant migration and mark it ACTIVE. A failure rolls that transaction back and marks the
+//! `provision-tenant`: register (PROVISIONING), then in one transaction create the schema (and, with
+//! `--create-role`, the tenant's role), apply every tenant migration and mark it ACTIVE. A failure rolls that transaction back and marks the
 //! tenant FAILED; a rerun resumes FAILED and PROVISIONING tenants.
 
-use sqlx::PgPool;
+use sqlx::{AssertSqlSafe, PgPool};
 use tenantctl_migrations::MigrationSet;
 
 use crate::error::describe;
 use crate::fanout::{Budget, FanoutControl, Target, fan_out};
 use crate::recycle::Recycler;
-use crate::registry::{Tenant, TenantStatus, tenant_from_row};
+use crate::registry::{COLUMNS, Tenant, TenantStatus, tenant_from_row};
 use crate::runner::{self, Direction, Job};
 use crate::tenants::{FanoutReport, run_recorded};
 use crate::{
     Database, EngineError, Gate, OrgId, Outcome, Reporter, RunContext, RunSettings, SchemaName, SchemaNaming,
-    TenantResult, bootstrap, central::Central, error::Context, extensions,
+    TenantResult, TenantRoles, bootstrap, central::Central, error::Context, extensions, roles,
 };
 
 /// Everything provisioning needs besides the database.
@@ -27,6 +27,8 @@ pub struct ProvisionRequest<'a> {
     pub naming: &'a SchemaNaming,
     /// Extensions to ensure in `public`.
     pub extensions: &'a [String],
+    /// Whether new tenants get a role of their own.
+    pub roles: &'a TenantRoles,
     /// Migrations the linter blocks: checked for those never applied to any tenant yet.
     pub gate: &'a Gate,
     /// Concurrency, timeouts, retries.
@@ -63,6 +65,7 @@ pub async fn provision(
     let central = Central::load(db.pool()).await?;
     central.check(request.set, true)?;
     request.gate.check(request.set.iter().map(|m| m.version).filter(|v| !central.contains(*v)))?;
+    roles::check(&mut conn, request.roles).await?;
     extensions::ensure(&mut conn, request.extensions, reporter).await?;
     drop(conn);
     let mut targets: Vec<NewTenant> = Vec::with_capacity(request.orgs.len());
@@ -71,7 +74,8 @@ pub async fn provision(
             targets.push(NewTenant { org_id: org.clone(), schema: request.naming.schema_for(org) });
         }
     }
-    let direction = Direction::Up { create_schema: true, allow_out_of_order: true, central: &central, phase: None };
+    let create_schema = Some(request.roles);
+    let direction = Direction::Up { create_schema, allow_out_of_order: true, central: &central, phase: None };
     let recycler = Recycler::new(request.settings.connection_max_tenants);
     let job = Job {
         pool: db.pool(),
@@ -130,23 +134,20 @@ enum Registered {
 
 /// Inserts the registry row (PROVISIONING), or finds the org's row, or the other org owning its schema.
 async fn register(pool: &PgPool, new: &NewTenant) -> Result<Registered, sqlx::Error> {
-    let inserted = sqlx::query(
-        "INSERT INTO public.tenants (org_id, schema_name) VALUES ($1, $2) ON CONFLICT DO NOTHING \
-         RETURNING id, org_id, schema_name, status",
-    )
-    .bind(new.org_id.as_str())
-    .bind(new.schema.as_str())
-    .fetch_optional(pool)
-    .await?;
+    let insert = format!(
+        "INSERT INTO public.tenants (org_id, schema_name) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
+    );
+    let inserted = sqlx::query(AssertSqlSafe(insert))
+        .bind(new.org_id.as_str())
+        .bind(new.schema.as_str())
+        .fetch_optional(pool)
+        .await?;
     if let Some(row) = inserted {
         return tenant_from_row(&row).map(Registered::New);
     }
+    let select = format!("SELECT {COLUMNS} FROM public.tenants WHERE org_id = $1 OR schema_name = $2");
     let rows =
-        sqlx::query("SELECT id, org_id, schema_name, status FROM public.tenants WHERE org_id = $1 OR schema_name = $2")
-            .bind(new.org_id.as_str())
-            .bind(new.schema.as_str())
-            .fetch_all(pool)
-            .await?;
+        sqlx::query(AssertSqlSafe(select)).bind(new.org_id.as_str()).bind(new.schema.as_str()).fetch_all(pool).await?;
     let tenants = rows.iter().map(tenant_from_row).collect::<Result<Vec<_>, _>>()?;
     if let Some(own) = tenants.iter().find(|t| t.org_id == new.org_id) {
         return Ok(Registered::Existing(own.clone()));

@@ -51,6 +51,9 @@ pub struct Tenant {
     pub schema: SchemaName,
     /// Its state.
     pub status: TenantStatus,
+    /// Its own role (`provision-tenant --create-role`), which its migrations run as and which owns
+    /// what they create; `None`: they run as the connecting user.
+    pub role: Option<String>,
 }
 
 /// Which tenants a fan-out visits.
@@ -75,7 +78,8 @@ impl crate::fanout::Target for Tenant {
     }
 }
 
-const COLUMNS: &str = "id, org_id, schema_name, status";
+/// The registry columns [`tenant_from_row`] reads.
+pub(crate) const COLUMNS: &str = "id, org_id, schema_name, status, role_name";
 
 pub(crate) fn tenant_from_row(row: &PgRow) -> Result<Tenant, sqlx::Error> {
     let schema: String = row.try_get("schema_name")?;
@@ -87,6 +91,7 @@ pub(crate) fn tenant_from_row(row: &PgRow) -> Result<Tenant, sqlx::Error> {
             .ok_or_else(|| sqlx::Error::Decode(format!("registry holds an invalid schema name `{schema}`").into()))?,
         status: TenantStatus::parse(&status)
             .ok_or_else(|| sqlx::Error::Decode(format!("registry holds an unknown status `{status}`").into()))?,
+        role: row.try_get("role_name")?,
     })
 }
 

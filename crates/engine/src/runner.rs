@@ -19,16 +19,21 @@ use crate::error::describe;
 use crate::events::{Event, Outcome, Reporter, TenantResult};
 use crate::recycle::Recycler;
 use crate::registry::{self, Tenant, TenantStatus};
-use crate::settings::{RunSettings, pg_duration};
+use crate::settings::{RunSettings, TenantRoles, pg_duration};
 use crate::tracking::{AppliedRow, Ran, TrackingTable, next_batch};
-use crate::{locks, no_transaction};
+use crate::{locks, no_transaction, roles};
 
 /// What to do to each tenant.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Direction<'a> {
-    /// Apply pending migrations (creating the schema first when provisioning); with `phase`, only
-    /// those of its versions.
-    Up { create_schema: bool, allow_out_of_order: bool, central: &'a Central, phase: Option<&'a [Version]> },
+    /// Apply pending migrations; with `phase`, only those of its versions. When provisioning,
+    /// `create_schema` first creates the schema, and the tenant's role as it says.
+    Up {
+        create_schema: Option<&'a TenantRoles>,
+        allow_out_of_order: bool,
+        central: &'a Central,
+        phase: Option<&'a [Version]>,
+    },
     /// Revert migrations.
     Down { target: RollbackTarget },
 }
@@ -187,8 +192,8 @@ async fn step_with_retries(job: Job<'_>, tenant: &Tenant, progress: &mut Progres
 enum InTransaction<'m> {
     /// Commit (unless plan-only), then report this step.
     Commit(Step),
-    /// Roll back, then run this no-transaction migration on the same connection.
-    NoTransaction { migration: &'m Migration, more: bool, completes: bool },
+    /// Roll back, then run this no-transaction migration on the same connection, as `role`.
+    NoTransaction { migration: &'m Migration, more: bool, completes: bool, role: Option<String> },
 }
 
 /// One transaction of work on the tenant; a retry first makes sure its connection is alive.
@@ -204,10 +209,11 @@ async fn step(job: Job<'_>, tenant: &Tenant, progress: &mut Progress, retry: boo
             let _ = tx.rollback().await;
             Ok(step)
         }
-        Ok(InTransaction::NoTransaction { migration, more, completes }) => match tx.rollback().await {
+        Ok(InTransaction::NoTransaction { migration, more, completes, role }) => match tx.rollback().await {
             Ok(()) => {
                 let script = job.direction.script(migration);
-                let work = no_transaction::Work { job, tenant, progress, migration, script, completes };
+                let role = role.as_deref();
+                let work = no_transaction::Work { job, tenant, progress, migration, script, completes, role };
                 no_transaction::run(&mut conn, work)
                     .await
                     .map(|done| done.unwrap_or(Step::Did { versions: vec![migration.version], more }))
@@ -274,14 +280,12 @@ async fn locked_work<'m>(
     progress: &mut Progress,
 ) -> Result<InTransaction<'m>, Failure> {
     let table = TrackingTable::tenant(&tenant.schema);
-    let creates = matches!(job.direction, Direction::Up { create_schema: true, .. });
-    if creates && !job.plan_only {
-        let sql = format!("CREATE SCHEMA IF NOT EXISTS {}", tenant.schema.quoted());
-        sqlx::raw_sql(AssertSqlSafe(sql))
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| Failure::db(Some("creating the schema"), &e))?;
-    }
+    let role = match job.direction {
+        Direction::Up { create_schema: Some(roles), .. } if !job.plan_only => {
+            roles::create_schema(conn, tenant, roles).await?
+        }
+        _ => tenant.role.clone(),
+    };
     let rows = match job.direction {
         Direction::Up { .. } if !job.plan_only => table.ensure_and_read(conn).await,
         _ => table.read_if_exists(conn).await,
@@ -309,9 +313,10 @@ async fn locked_work<'m>(
         .collect();
     let completes = head.len() == whole;
     if head.is_empty() && !plan.is_empty() {
-        return Ok(InTransaction::NoTransaction { migration: plan[0], more: plan.len() > 1, completes: whole == 1 });
+        let (migration, more, completes) = (plan[0], plan.len() > 1, whole == 1);
+        return Ok(InTransaction::NoTransaction { migration, more, completes, role });
     }
-    let ran = apply(conn, &head, job.settings, |m| job.direction.script(m)).await?;
+    let ran = apply_as(conn, role.as_deref(), &head, job.settings, |m| job.direction.script(m)).await?;
     let done: Vec<Version> = ran.iter().map(|r| r.migration.version).collect();
     let applied: Vec<Version> = rows.iter().map(|r| r.version).collect();
     let change = match job.direction {
@@ -399,6 +404,24 @@ async fn prepare(conn: &mut PgConnection, tenant: &Tenant, settings: &RunSetting
     .fetch_one(conn)
     .await?;
     Ok(Prepared { locked, pid, status: status.as_deref().and_then(TenantStatus::parse) })
+}
+
+/// [`apply`] as the tenant's role, when it has one: the role owns what the migrations create, while the
+/// tracking table and the registry are written as the connecting user.
+async fn apply_as<'m>(
+    conn: &mut PgConnection,
+    role: Option<&str>,
+    migrations: &[&'m Migration],
+    settings: &RunSettings,
+    script: impl Fn(&'m Migration) -> &'m Script,
+) -> Result<Vec<Ran<'m>>, Failure> {
+    let Some(role) = role.filter(|_| !migrations.is_empty()) else {
+        return apply(conn, migrations, settings, script).await;
+    };
+    roles::assume(conn, role, true).await?;
+    let ran = apply(conn, migrations, settings, script).await?;
+    roles::reset(conn, true).await?;
+    Ok(ran)
 }
 
 /// Runs each script in order inside the current transaction, honouring per-file timeouts.

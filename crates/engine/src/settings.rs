@@ -39,6 +39,16 @@ impl Default for RunSettings {
     }
 }
 
+/// Whether provisioning gives each new tenant a role of its own (`provision-tenant --create-role`).
+#[derive(Debug, Clone, Default)]
+pub struct TenantRoles {
+    /// Create a `NOLOGIN` role per new tenant, named like its schema, to own what its migrations create.
+    pub create: bool,
+    /// A role every tenant role is made a member of (`IN ROLE`), to hold what all tenants need on
+    /// shared tables (e.g. `REFERENCES` on `public.plans`); master migrations grant to it.
+    pub group: Option<String>,
+}
+
 /// A duration as a PostgreSQL setting (`'1500ms'`); `None` is `'0'` (no limit).
 pub(crate) fn pg_duration(d: Option<Duration>) -> String {
     match d {

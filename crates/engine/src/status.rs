@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgConnection, Row};
+use sqlx::{AssertSqlSafe, PgConnection, Row};
 use tenantctl_migrations::{MigrationSet, Version};
 
-use crate::registry::{Tenant, TenantStatus, tenant_from_row, up_to_date_mirror};
+use crate::registry::{COLUMNS, Tenant, TenantStatus, tenant_from_row, up_to_date_mirror};
 use crate::tracking::{AppliedRow, TrackingTable};
 use crate::{Database, EngineError, OrgId, bootstrap, error::Context};
 
@@ -182,7 +182,7 @@ pub struct TenantDetail {
 pub async fn tenant_status(db: &Database, tenant_set: &MigrationSet, org: &OrgId) -> Result<TenantDetail, EngineError> {
     let mut conn = db.pool().acquire().await.context("connecting")?;
     bootstrap::require(&mut conn).await?;
-    let row = sqlx::query("SELECT id, org_id, schema_name, status, last_error FROM public.tenants WHERE org_id = $1")
+    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS}, last_error FROM public.tenants WHERE org_id = $1")))
         .bind(org.as_str())
         .fetch_optional(&mut *conn)
         .await

@@ -73,7 +73,7 @@ pub async fn migrate_tenants(
             .gate
             .check(request.set.iter().map(|m| m.version).filter(|v| !central.contains(*v) || v.as_i64() > floor))?;
     }
-    let direction = Direction::Up { create_schema: false, allow_out_of_order, central: &central, phase: None };
+    let direction = Direction::Up { create_schema: None, allow_out_of_order, central: &central, phase: None };
     execute(db, &request, direction, &tenants, up_to_date, reporter).await
 }
 
