@@ -77,3 +77,17 @@ fn global_flags_go_before_or_after_the_subcommand() {
     db.tenantctl(&["status", "-q"]).succeeds();
     db.tenantctl(&["-v", "status"]).succeeds();
 }
+
+#[test]
+fn a_bad_value_from_the_environment_names_its_variable() {
+    let db = TestDb::new();
+    let before = db.snapshot();
+    let out = db.command(&["migrate-tenants"]).env("TENANTCTL_CONCURRENCY", "0").run();
+    out.exits(2);
+    assert!(out.one_error_line().contains("TENANTCTL_CONCURRENCY"), "{}", out.stderr);
+    // The same value on the command line is the flag's fault, not the variable's.
+    let out = db.command(&["migrate-tenants", "--concurrency", "0"]).env("TENANTCTL_CONCURRENCY", "0").run();
+    out.exits(2);
+    assert!(!out.one_error_line().contains("TENANTCTL_CONCURRENCY"), "{}", out.stderr);
+    assert_eq!(db.snapshot(), before);
+}

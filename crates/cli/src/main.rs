@@ -90,7 +90,21 @@ fn clap_error(error: &clap::Error) -> ExitCode {
     let first: Vec<&str> = rendered.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
     let message = first.join(" ");
     let message = message.strip_prefix("error: ").unwrap_or(&message);
-    fail(&format!("{message} (see `tenantctl --help`)"), exit::INPUT)
+    let source = env_source(error).map(|env| format!(" (the value comes from {env})")).unwrap_or_default();
+    fail(&format!("{message}{source} (see `tenantctl --help`)"), exit::INPUT)
+}
+
+/// The environment variable a rejected value came from, when the flag itself was not given.
+fn env_source(error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let Some(ContextValue::String(shown)) = error.get(ContextKind::InvalidArg) else { return None };
+    let long = shown.strip_prefix("--")?.split([' ', '=']).next()?;
+    let on_command_line = std::env::args().any(|a| a == format!("--{long}") || a.starts_with(&format!("--{long}=")));
+    let command = <Cli as clap::CommandFactory>::command();
+    let mut commands = std::iter::once(&command).chain(command.get_subcommands());
+    let env = commands.find_map(|c| c.get_arguments().find(|a| a.get_long() == Some(long))?.get_env())?;
+    let env = env.to_string_lossy().into_owned();
+    (!on_command_line && std::env::var_os(&env).is_some()).then_some(env)
 }
 
 fn init_tracing(global: &GlobalArgs) {
