@@ -28,3 +28,4 @@ mod roles;
 mod rollback;
 mod rollout;
 mod status;
+mod tls;
