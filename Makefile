@@ -19,19 +19,22 @@ help:
 	@echo "make check       fmt + clippy + test, as CI runs it"
 	@echo "make build | fmt | clippy | lint | deps | bench"
 
-# libclang (for pg_query's bindgen) and, unless TEST_DATABASE_URL names a server, the PostgreSQL
-# server binaries: installed with apt-get only when missing.
+# libclang (for pg_query's bindgen), the PostgreSQL server binaries (the TLS tests start a cluster of
+# their own even when TEST_DATABASE_URL names a server) and openssl (the TLS tests' certificates):
+# installed with apt-get only when missing.
 deps:
 	@missing=""; \
 	if ! ldconfig -p 2>/dev/null | grep -qE 'libclang(-[0-9.]+)?\.so' \
 	   && ! ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1; then \
 	    missing="$$missing libclang-dev"; \
 	fi; \
-	if [ -z "$${TEST_DATABASE_URL:-}" ] \
-	   && ! { [ -n "$${PG_BIN:-}" ] && [ -x "$${PG_BIN}/initdb" ]; } \
+	if ! { [ -n "$${PG_BIN:-}" ] && [ -x "$${PG_BIN}/initdb" ]; } \
 	   && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	   && ! command -v initdb >/dev/null 2>&1; then \
 	    missing="$$missing postgresql"; \
+	fi; \
+	if ! command -v openssl >/dev/null 2>&1; then \
+	    missing="$$missing openssl"; \
 	fi; \
 	if [ -n "$$missing" ]; then \
 	    command -v apt-get >/dev/null 2>&1 \

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the demo and the tests.
 #
-#   scripts/pg.sh start <dir> [port] [--watch PID]
+#   scripts/pg.sh start <dir> [port] [--watch PID] [--tls CERT_DIR]
 #       Creates a cluster in <dir> (created if missing, must be empty otherwise), starts it on
 #       127.0.0.1:<port> (a free port when none is given) with its unix socket in <dir>, and prints
 #       postgres://postgres:<password>@127.0.0.1:<port>/postgres as the last line on stdout.
 #       With --watch PID, a background watchdog stops the cluster and deletes <dir> once PID exits.
+#       With --tls CERT_DIR, the server also accepts TLS (ssl = on) with the certificate and key in
+#       CERT_DIR/server.crt and CERT_DIR/server.key (PEM), copied into <dir>.
 #       Starting a directory whose cluster already runs only prints its URL.
 #   scripts/pg.sh stop <dir>
 #       Stops the cluster and deletes <dir>. Stopping twice, or a directory that is gone, is fine.
@@ -24,7 +26,7 @@ die() {
 }
 
 usage() {
-    echo "usage: $0 start <dir> [port] [--watch PID] | $0 stop <dir>" >&2
+    echo "usage: $0 start <dir> [port] [--watch PID] [--tls CERT_DIR] | $0 stop <dir>" >&2
     exit 2
 }
 
@@ -83,12 +85,17 @@ is_running() {
 }
 
 cmd_start() {
-    local dir="" port="" watch=""
+    local dir="" port="" watch="" tls=""
     while [[ $# -gt 0 ]]; do
         case "$1" in
             --watch)
                 [[ $# -ge 2 ]] || usage
                 watch="$2"
+                shift 2
+                ;;
+            --tls)
+                [[ $# -ge 2 ]] || usage
+                tls="$2"
                 shift 2
                 ;;
             -*) usage ;;
@@ -102,6 +109,9 @@ cmd_start() {
     [[ -z "$port" || "$port" =~ ^[0-9]+$ ]] || die "port must be a number, got '$port'"
     [[ "$PASSWORD" =~ ^[A-Za-z0-9._~-]+$ ]] || die "PG_PASSWORD may only hold A-Z a-z 0-9 . _ ~ - (it goes into a URL)"
     [[ -z "$watch" || "$watch" =~ ^[0-9]+$ ]] || die "--watch takes a process id, got '$watch'"
+    if [[ -n "$tls" ]]; then
+        [[ -r "$tls/server.crt" && -r "$tls/server.key" ]] || die "--tls $tls: no readable server.crt and server.key in it"
+    fi
 
     local bin
     bin="$(find_bin_dir)"
@@ -135,6 +145,7 @@ cmd_start() {
         die "initdb failed"
     fi
     rm -f "$pwfile"
+    [[ -z "$tls" ]] || install_tls "$tls" "$dir" "$data"
     cat >>"$data/postgresql.conf" <<EOF
 
 # tenantctl throwaway cluster (scripts/pg.sh)
@@ -168,6 +179,25 @@ EOF
     done
     tail -n 20 "$dir/server.log" >&2 2>/dev/null || true
     die "the server in $dir did not start (log above)"
+}
+
+# The server's certificate and key, owned by the cluster's owner (PostgreSQL refuses a key that
+# others can read), and the settings that turn TLS on.
+install_tls() {
+    local from="$1" dir="$2" data="$3"
+    cp "$from/server.crt" "$dir/server.crt"
+    cp "$from/server.key" "$dir/server.key"
+    chmod 600 "$dir/server.key"
+    if [[ "$(id -u)" -eq 0 ]]; then
+        chown postgres: "$dir/server.crt" "$dir/server.key"
+    fi
+    cat >>"$data/postgresql.conf" <<EOF
+
+# TLS (scripts/pg.sh --tls)
+ssl = on
+ssl_cert_file = '$dir/server.crt'
+ssl_key_file = '$dir/server.key'
+EOF
 }
 
 # The watchdog runs detached, with no inherited output: a caller reading our stdout to its end

@@ -26,3 +26,4 @@ mod resilience;
 mod rollback;
 mod rollout;
 mod status;
+mod tls;

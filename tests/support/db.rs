@@ -18,9 +18,12 @@ use super::{
     server::{redacted, server_url, with_database},
 };
 
-/// One test's database on the shared server, and its project directory (a copy of a fixture).
+/// One test's database on a test server (the shared one unless said otherwise), and its project
+/// directory (a copy of a fixture).
 #[derive(Debug)]
 pub struct TestDb {
+    /// The URL of the server's maintenance database.
+    server: &'static str,
     name: String,
     url: String,
     pool: PgPool,
@@ -35,25 +38,31 @@ impl TestDb {
 
     /// A fresh database and a project made from `tests/fixtures/<scenario>`.
     pub fn with_fixture(scenario: &str) -> Self {
-        let db = Self::blank();
+        Self::with_fixture_on(server_url(), scenario)
+    }
+
+    /// A fresh database on the server `server` (the URL of its maintenance database), and a project
+    /// made from `tests/fixtures/<scenario>`.
+    pub fn with_fixture_on(server: &'static str, scenario: &str) -> Self {
+        let db = Self::blank(server);
         super::project::copy_dir(&repository().join("tests/fixtures").join(scenario), db.project());
         db
     }
 
     /// A fresh database and a project holding the repository's example migrations.
     pub fn with_examples() -> Self {
-        let db = Self::blank();
+        let db = Self::blank(server_url());
         for dir in ["master_migrations", "tenant_migrations"] {
             super::project::copy_dir(&repository().join(dir), &db.project().join(dir));
         }
         db
     }
 
-    fn blank() -> Self {
+    fn blank(server: &'static str) -> Self {
         let name = unique_name();
-        let url = with_database(server_url(), &name);
+        let url = with_database(server, &name);
         let pool = block_on(async {
-            let mut admin = PgConnection::connect(server_url()).await?;
+            let mut admin = PgConnection::connect(server).await?;
             sqlx::raw_sql(AssertSqlSafe(format!("create database \"{name}\""))).execute(&mut admin).await?;
             admin.close().await?;
             PgPoolOptions::new().max_connections(2).connect(&url).await
@@ -61,7 +70,7 @@ impl TestDb {
         .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
         let project =
             tempfile::Builder::new().prefix("tenantctl-test-project-").tempdir().expect("create the project directory");
-        Self { name, url, pool, project: Some(project) }
+        Self { server, name, url, pool, project: Some(project) }
     }
 
     /// The URL of this test's database.
@@ -139,9 +148,10 @@ impl Drop for TestDb {
         }
         let pool = self.pool.clone();
         let name = self.name.clone();
+        let server = self.server;
         block_on(async move {
             pool.close().await;
-            let mut admin = PgConnection::connect(server_url()).await?;
+            let mut admin = PgConnection::connect(server).await?;
             sqlx::raw_sql(AssertSqlSafe(format!("drop database \"{name}\" with (force)"))).execute(&mut admin).await?;
             admin.close().await
         })

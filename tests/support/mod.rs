@@ -1,5 +1,6 @@
-//! The harness of the black-box tests: one PostgreSQL server per test binary, a fresh database
-//! and project directory per test, and the real `tenantctl` binary run against them.
+//! The harness of the black-box tests: one PostgreSQL server per test binary (and a second one,
+//! speaking TLS, for the TLS tests), a fresh database and project directory per test, and the real
+//! `tenantctl` binary run against them.
 
 mod checks;
 mod cli;
@@ -11,13 +12,15 @@ pub mod report;
 mod server;
 mod snapshot;
 mod tenants;
+mod tls;
 mod waiting;
 
-pub use cli::{Output, closed_port_url};
+pub use cli::{Output, Tenantctl, closed_port_url};
 pub use db::TestDb;
 pub use fixtures::tenantctl_in_fixture;
 pub use process::carries;
 pub use tenants::org_ids;
+pub use tls::{TLS_PASSWORD, tls_server};
 pub use waiting::HeldTransaction;
 
 mod state;

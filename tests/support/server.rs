@@ -3,6 +3,7 @@
 //! cluster and deletes it when this process exits (libtest has no global teardown).
 
 use std::{
+    ffi::OsStr,
     path::Path,
     process::{Command, Stdio},
     sync::OnceLock,
@@ -22,14 +23,22 @@ fn start() -> Result<String, String> {
     if let Some(url) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
         return Ok(url);
     }
+    start_cluster("tenantctl-test-pg-", &[], &[])
+        .map_err(|e| format!("{e}\n(or set TEST_DATABASE_URL to a server the tests may create databases on)"))
+}
+
+/// Starts a throwaway cluster with `scripts/pg.sh start <dir> <args>` (environment `env` added), in
+/// a new directory named from `prefix`; its watchdog stops it when this process exits, unless
+/// `TEST_KEEP_CLUSTER=1`. Returns its URL.
+pub fn start_cluster(prefix: &str, args: &[&OsStr], env: &[(&str, &str)]) -> Result<String, String> {
     let dir = tempfile::Builder::new()
-        .prefix("tenantctl-test-pg-")
+        .prefix(prefix)
         .tempdir()
         .map_err(|e| format!("cannot create a directory for the cluster: {e}"))?
         .keep();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pg.sh");
     let mut command = Command::new("bash");
-    command.arg(&script).arg("start").arg(&dir);
+    command.arg(&script).arg("start").arg(&dir).args(args).envs(env.iter().copied());
     // TEST_KEEP_CLUSTER=1 leaves the cluster running after the tests, to look at kept databases.
     let keep = std::env::var_os("TEST_KEEP_CLUSTER").is_some_and(|v| !v.is_empty());
     if !keep {
@@ -43,8 +52,8 @@ fn start() -> Result<String, String> {
         let _ = Command::new("bash").arg(&script).arg("stop").arg(&dir).stderr(Stdio::null()).status();
         let _ = std::fs::remove_dir(&dir);
         return Err(format!(
-            "`{} start` failed ({}); install the PostgreSQL server binaries (or set PG_BIN), or set \
-             TEST_DATABASE_URL to a server the tests may create databases on.\n{}",
+            "`{} start` failed ({}); install the PostgreSQL server binaries (`make deps` does), or set PG_BIN \
+             to their directory.\n{}",
             script.display(),
             output.status,
             String::from_utf8_lossy(&output.stderr)

@@ -9,6 +9,7 @@ mod lint_cmd;
 mod render;
 mod reporter;
 mod settings;
+mod tls;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

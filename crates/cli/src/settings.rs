@@ -11,6 +11,7 @@ use tenantctl_engine::{ConnectSettings, RunSettings, SchemaNaming};
 
 use crate::args::{GlobalArgs, RunArgs};
 use crate::exit::InputError;
+use crate::tls::{Pem, check_file, check_url_files};
 
 const DEFAULT_CONFIG: &str = "tenantctl.toml";
 /// The default concurrency; `make bench` sweeps 1, 2, 4, 8, 16 (README, "Benchmark").
@@ -183,15 +184,23 @@ fn from_db_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<PgConnectOptions
         None => false,
         Some(v) => parse_bool("DB_SSL", v)?,
     };
+    let cert = var("DB_SSL_CERT_PATH").filter(|path| !path.is_empty());
     if ssl {
         let verify = match var("DB_SSL_REJECT_UNAUTHORIZED").as_deref() {
             None => true,
             Some(v) => parse_bool("DB_SSL_REJECT_UNAUTHORIZED", v)?,
         };
         options = options.ssl_mode(if verify { PgSslMode::VerifyFull } else { PgSslMode::Require });
-        if let Some(cert) = var("DB_SSL_CERT_PATH") {
+        if let Some(cert) = cert {
+            check_file("DB_SSL_CERT_PATH", Path::new(&cert), Pem::Certificate)?;
             options = options.ssl_root_cert(cert);
         }
+    } else if cert.is_some() {
+        // A CA that is silently not used would look like verification to whoever set it.
+        return Err(InputError::new(
+            "DB_SSL_CERT_PATH is set but DB_SSL is not true: set DB_SSL=true to verify the server against it, \
+             or unset DB_SSL_CERT_PATH",
+        ));
     }
     Ok(options)
 }
@@ -212,12 +221,14 @@ fn parse_database_url(url: &str) -> Result<PgConnectOptions, InputError> {
         let shown = scheme.map_or_else(|| "no scheme".to_owned(), |s| format!("scheme `{s}`"));
         return Err(InputError::new(format!("invalid database URL: {shown} is not PostgreSQL ({EXPECTED})")));
     }
-    // `postgres://` alone would silently mean libpq's defaults: usually an unset variable.
-    let names_host = url::Url::parse(url)
-        .map(|u| u.host_str().is_some_and(|h| !h.is_empty()) || u.query_pairs().any(|(k, _)| k == "host"))
-        .unwrap_or(true);
-    if !names_host {
-        return Err(InputError::new(format!("invalid database URL: it names no host ({EXPECTED})")));
+    if let Ok(parsed) = url::Url::parse(url) {
+        // `postgres://` alone would silently mean libpq's defaults: usually an unset variable.
+        let names_host =
+            parsed.host_str().is_some_and(|h| !h.is_empty()) || parsed.query_pairs().any(|(k, _)| k == "host");
+        if !names_host {
+            return Err(InputError::new(format!("invalid database URL: it names no host ({EXPECTED})")));
+        }
+        check_url_files(&parsed)?;
     }
     PgConnectOptions::from_str(url)
         .map_err(|e| InputError::new(format!("invalid database URL: {} ({EXPECTED})", redact(&e.to_string(), url))))
@@ -264,6 +275,10 @@ mod tests {
         assert!(from_db_vars(&vars(&[])).is_err());
         assert!(from_db_vars(&vars(&[("DB_HOST", "h"), ("DB_PORT", "high")])).is_err());
         assert!(from_db_vars(&vars(&[("DB_HOST", "h"), ("DB_SSL", "yes")])).is_err());
+        let unused_ca = from_db_vars(&vars(&[("DB_HOST", "h"), ("DB_SSL_CERT_PATH", "/ca.crt")])).unwrap_err();
+        assert!(unused_ca.to_string().contains("DB_SSL is not true"), "{unused_ca}");
+        let missing_ca = [("DB_HOST", "h"), ("DB_SSL", "true"), ("DB_SSL_CERT_PATH", "/nonexistent/ca.crt")];
+        assert!(from_db_vars(&vars(&missing_ca)).unwrap_err().to_string().contains("DB_SSL_CERT_PATH"));
         let ssl =
             from_db_vars(&vars(&[("DB_HOST", "h"), ("DB_SSL", "1"), ("DB_SSL_REJECT_UNAUTHORIZED", "false")])).unwrap();
         assert!(matches!(ssl.get_ssl_mode(), PgSslMode::Require));

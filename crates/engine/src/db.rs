@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use sqlx::Connection;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgSslMode};
 
 use crate::EngineError;
 
@@ -45,7 +45,7 @@ impl Database {
                 let _ = connection.close().await;
                 Ok(Self { pool })
             }
-            Ok(Err(error)) => Err(unreachable(connect_reason(&error))),
+            Ok(Err(error)) => Err(unreachable(connect_reason(&error, &settings.options))),
             Err(_) => Err(unreachable(format!("no answer within {:?} (connect_timeout)", settings.connect_timeout))),
         }
     }
@@ -75,7 +75,7 @@ pub fn describe_target(options: &PgConnectOptions) -> String {
     format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or("postgres"))
 }
 
-fn connect_reason(error: &sqlx::Error) -> String {
+fn connect_reason(error: &sqlx::Error, options: &PgConnectOptions) -> String {
     match error {
         sqlx::Error::Database(db) => match db.code().as_deref() {
             Some("28P01") => "password authentication failed (check DB_PASSWORD or the URL)".to_owned(),
@@ -84,8 +84,30 @@ fn connect_reason(error: &sqlx::Error) -> String {
             _ => db.message().to_owned(),
         },
         sqlx::Error::PoolTimedOut => "timed out (connect_timeout)".to_owned(),
+        // The TLS library's verdict on the server's certificate comes back as invalid data on the socket.
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData && requires_tls(options) => {
+            tls_reason(&io.to_string())
+        }
         sqlx::Error::Io(io) => io.to_string(),
-        sqlx::Error::Tls(tls) => format!("TLS: {tls}"),
+        sqlx::Error::Tls(tls) => tls_reason(&tls.to_string()),
         other => other.to_string(),
     }
+}
+
+fn requires_tls(options: &PgConnectOptions) -> bool {
+    matches!(options.get_ssl_mode(), PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull)
+}
+
+/// A TLS failure, with what to check.
+fn tls_reason(detail: &str) -> String {
+    let hint = if detail.contains("UnknownIssuer") {
+        "the server's certificate is not signed by the CA in DB_SSL_CERT_PATH or the URL's sslrootcert"
+    } else if detail.contains("not valid for name") {
+        "connect by a host name or address that the server's certificate names in its subjectAltName"
+    } else if detail.contains("does not support TLS") {
+        "enable ssl on the server, or connect without DB_SSL=true or sslmode=require/verify-*"
+    } else {
+        "check the server's certificate against DB_SSL_CERT_PATH or sslrootcert, and the host name"
+    };
+    format!("TLS: {detail} ({hint})")
 }
