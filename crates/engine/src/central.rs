@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Row};
 use tenantctl_migrations::{Migration, MigrationSet, Version};
 
+use crate::statements::query;
 use crate::{EngineError, error::Context, tracking::Ran};
 
 /// The versions recorded centrally, with their checksums (hex).
@@ -16,12 +17,19 @@ pub(crate) struct Central {
 
 impl Central {
     pub(crate) async fn load(pool: &PgPool) -> Result<Self, EngineError> {
-        let rows: Vec<(i64, String)> =
-            sqlx::query_as("SELECT version, checksum FROM public.tenantctl_tenant_migrations")
-                .fetch_all(pool)
-                .await
-                .context("reading public.tenantctl_tenant_migrations")?;
-        let recorded = rows.into_iter().filter_map(|(v, c)| Version::from_i64(v).map(|v| (v, c))).collect();
+        let reading = "reading public.tenantctl_tenant_migrations";
+        let rows = sqlx::raw_sql("SELECT version, checksum FROM public.tenantctl_tenant_migrations")
+            .fetch_all(pool)
+            .await
+            .context(reading)?;
+        let mut recorded = BTreeMap::new();
+        for row in rows {
+            let (version, checksum): (i64, String) =
+                (row.try_get(0).context(reading)?, row.try_get(1).context(reading)?);
+            if let Some(version) = Version::from_i64(version) {
+                recorded.insert(version, checksum);
+            }
+        }
         Ok(Self { recorded })
     }
 
@@ -57,7 +65,13 @@ impl Central {
 
     /// Inside a tenant's transaction: records the versions this tenant applied that were not yet
     /// recorded when the run started (a concurrent tenant may race us: first commit wins, same bytes).
-    pub(crate) async fn record_new(&self, conn: &mut PgConnection, ran: &[Ran<'_>]) -> Result<(), sqlx::Error> {
+    /// `keep_prepared`: see [`crate::RunSettings::keep_prepared`].
+    pub(crate) async fn record_new(
+        &self,
+        conn: &mut PgConnection,
+        ran: &[Ran<'_>],
+        keep_prepared: bool,
+    ) -> Result<(), sqlx::Error> {
         let new: Vec<&Migration> =
             ran.iter().map(|r| r.migration).filter(|m| !self.recorded.contains_key(&m.version)).collect();
         if new.is_empty() {
@@ -66,10 +80,11 @@ impl Central {
         let versions: Vec<i64> = new.iter().map(|m| m.version.as_i64()).collect();
         let names: Vec<&str> = new.iter().map(|m| m.name.as_str()).collect();
         let checksums: Vec<String> = new.iter().map(|m| m.checksum.to_hex()).collect();
-        sqlx::query(
+        query(
             "INSERT INTO public.tenantctl_tenant_migrations (version, name, checksum) \
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) ORDER BY 1 ON CONFLICT (version) DO NOTHING",
         )
+        .persistent(keep_prepared)
         .bind(versions)
         .bind(names)
         .bind(checksums)
@@ -83,7 +98,7 @@ impl Central {
 /// migration may be edited and applied again. Conservative: nothing is forgotten while any live
 /// tenant's mirror is unknown.
 pub(crate) async fn forget_unapplied(pool: &PgPool) -> Result<(), EngineError> {
-    sqlx::query(
+    sqlx::raw_sql(
         "DELETE FROM public.tenantctl_tenant_migrations
           WHERE version > (SELECT coalesce(max(schema_version), 0) FROM public.tenants)
             AND NOT EXISTS (SELECT 1 FROM public.tenants

@@ -5,7 +5,9 @@
 //! guarded by a session-level advisory lock: unlike a transaction-scoped one it holds no snapshot, so
 //! a concurrent index build does not wait for it. The migration is recorded only after its last
 //! statement succeeded; a failure leaves the file partly applied (the one documented exception to
-//! "fully migrated or untouched"), and a rerun runs the whole file again.
+//! "fully migrated or untouched"), and a rerun runs the whole file again. All of this needs a session
+//! of its own: behind a transaction pooler such migrations are refused before a run starts
+//! ([`crate::RunSettings::check_sessions`]).
 
 use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, Postgres};
@@ -14,6 +16,7 @@ use tenantctl_migrations::{Migration, Script, Version};
 use crate::registry::Tenant;
 use crate::runner::{Direction, Failure, HELD_ELSEWHERE, Job, Progress, Step, is_transient, update_mirror};
 use crate::settings::pg_duration;
+use crate::statements::query_as;
 use crate::tracking::{Ran, TrackingTable};
 use crate::{error::describe, locks};
 
@@ -47,7 +50,7 @@ pub(crate) async fn run(conn: &mut PoolConnection<Postgres>, work: Work<'_>) -> 
 
 async fn prepare(conn: &mut PgConnection, job: Job<'_>, tenant: &Tenant, script: &Script) -> Result<bool, sqlx::Error> {
     let lock_timeout = script.lock_timeout.unwrap_or(job.settings.no_transaction_lock_timeout);
-    let (locked,): (bool,) = sqlx::query_as(
+    let (locked,): (bool,) = query_as(
         "SELECT pg_try_advisory_lock($1) FROM (SELECT
              set_config('search_path', $2, false), set_config('lock_timeout', $3, false),
              set_config('statement_timeout', $4, false), set_config('client_min_messages', 'warning', false)) s",
@@ -81,7 +84,7 @@ async fn locked_run(conn: &mut PgConnection, work: &Work<'_>) -> Result<Option<S
             let ran = [Ran { migration, elapsed }];
             let batch = progress.batch.unwrap_or(1);
             table.record(&mut tx, &ran, batch).await.map_err(record)?;
-            central.record_new(&mut tx, &ran).await.map_err(record)?;
+            central.record_new(&mut tx, &ran, job.settings.keep_prepared()).await.map_err(record)?;
             versions.push(migration.version);
         }
         Direction::Down { .. } => {
@@ -89,7 +92,7 @@ async fn locked_run(conn: &mut PgConnection, work: &Work<'_>) -> Result<Option<S
             versions.retain(|v| *v != migration.version);
         }
     }
-    update_mirror(&mut tx, tenant, &versions, completes).await?;
+    update_mirror(&mut tx, tenant, &versions, completes, job.settings).await?;
     tx.commit().await.map_err(record)?;
     Ok(None)
 }

@@ -7,6 +7,7 @@ use sqlx::{AssertSqlSafe, Connection};
 
 use crate::registry::{Tenant, TenantStatus, tenant_from_row};
 use crate::settings::{RunSettings, pg_duration};
+use crate::statements::{in_transaction, query, query_as};
 use crate::{Database, EngineError, OrgId, RunContext, Summary, error::Context, locks, runs};
 
 /// What an off-boarding command did.
@@ -21,12 +22,15 @@ pub struct OffboardReport {
 }
 
 async fn find(db: &Database, org: &OrgId) -> Result<Tenant, EngineError> {
-    let row = sqlx::query("SELECT id, org_id, schema_name, status FROM public.tenants WHERE org_id = $1")
-        .bind(org.as_str())
-        .fetch_optional(db.pool())
-        .await
-        .context("reading the registry")?
-        .ok_or_else(|| EngineError::Tenant { org_id: org.clone(), problem: "is not in the registry".into() })?;
+    let row = in_transaction(db.pool(), async |conn| {
+        query("SELECT id, org_id, schema_name, status FROM public.tenants WHERE org_id = $1")
+            .bind(org.as_str())
+            .fetch_optional(conn)
+            .await
+    })
+    .await
+    .context("reading the registry")?
+    .ok_or_else(|| EngineError::Tenant { org_id: org.clone(), problem: "is not in the registry".into() })?;
     tenant_from_row(&row).context("reading the registry")
 }
 
@@ -39,11 +43,14 @@ pub async fn archive_tenant(db: &Database, org: &OrgId, run: &RunContext) -> Res
     let changed = tenant.status != TenantStatus::Archived;
     if changed {
         runs::start(db.pool(), run).await?;
-        sqlx::query("UPDATE public.tenants SET status = 'ARCHIVED', updated_at = clock_timestamp() WHERE id = $1")
-            .bind(tenant.id)
-            .execute(db.pool())
-            .await
-            .context("archiving the tenant")?;
+        in_transaction(db.pool(), async |conn| {
+            query("UPDATE public.tenants SET status = 'ARCHIVED', updated_at = clock_timestamp() WHERE id = $1")
+                .bind(tenant.id)
+                .execute(conn)
+                .await
+        })
+        .await
+        .context("archiving the tenant")?;
         runs::finish(db.pool(), run.run_id, &Summary { succeeded: 1, ..Summary::default() }, "succeeded").await?;
         tenant.status = TenantStatus::Archived;
     }
@@ -76,7 +83,7 @@ pub async fn drop_tenant(
     runs::start(db.pool(), run).await?;
     let mut tx = conn.begin().await.context("starting the drop")?;
     let (locked,): (bool,) =
-        sqlx::query_as("SELECT pg_try_advisory_xact_lock($1) FROM (SELECT set_config('lock_timeout', $2, true)) s")
+        query_as("SELECT pg_try_advisory_xact_lock($1) FROM (SELECT set_config('lock_timeout', $2, true)) s")
             .bind(locks::tenant(&tenant.schema))
             .bind(pg_duration(Some(settings.lock_timeout)))
             .fetch_one(&mut *tx)
@@ -106,7 +113,7 @@ async fn drop_locked(conn: &mut sqlx::PgConnection, tenant: &Tenant, run: &RunCo
         .execute(&mut *conn)
         .await
         .context(format!("dropping schema {}", tenant.schema))?;
-    sqlx::query(
+    query(
         "UPDATE public.tenants SET schema_version = NULL, migration_count = NULL, updated_at = clock_timestamp(), \
          note = format('schema %s dropped at %s by run %s', schema_name, clock_timestamp(), $2::text) WHERE id = $1",
     )

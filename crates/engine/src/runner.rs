@@ -19,6 +19,7 @@ use crate::events::{Event, Outcome, Reporter, TenantResult};
 use crate::recycle::Recycler;
 use crate::registry::{self, Tenant, TenantStatus};
 use crate::settings::{RunSettings, pg_duration};
+use crate::statements::{query, query_as};
 use crate::tracking::{AppliedRow, Ran, TrackingTable, next_batch};
 use crate::{SchemaName, locks, no_transaction};
 
@@ -307,7 +308,8 @@ async fn locked_work<'m>(
         Direction::Up { central, .. } => {
             if !ran.is_empty() {
                 table.record(conn, &ran, batch).await.map_err(|e| Failure::db(Some("recording"), &e))?;
-                central.record_new(conn, &ran).await.map_err(|e| Failure::db(Some("recording centrally"), &e))?;
+                let keep = job.settings.keep_prepared();
+                central.record_new(conn, &ran, keep).await.map_err(|e| Failure::db(Some("recording centrally"), &e))?;
             }
             versions.extend(&done);
         }
@@ -316,7 +318,7 @@ async fn locked_work<'m>(
             versions.retain(|v| !done.contains(v));
         }
     }
-    update_mirror(conn, tenant, &versions, completes).await?;
+    update_mirror(conn, tenant, &versions, completes, job.settings).await?;
     let changed = !done.is_empty() || creates || (completes && tenant.status != TenantStatus::Active);
     Ok(InTransaction::Commit(match (changed, job.direction) {
         (true, _) => Step::Did { versions: done, more: plan.len() > head.len() },
@@ -374,11 +376,12 @@ async fn prepare(
     schema: &SchemaName,
     settings: &RunSettings,
 ) -> Result<(bool, i32), sqlx::Error> {
-    sqlx::query_as(
+    query_as(
         "SELECT pg_try_advisory_xact_lock($1), pg_backend_pid() FROM (SELECT
              set_config('search_path', $2, true), set_config('lock_timeout', $3, true),
              set_config('statement_timeout', $4, true), set_config('client_min_messages', 'warning', true)) s",
     )
+    .persistent(settings.keep_prepared())
     .bind(locks::tenant(schema))
     .bind(format!("{}, public", schema.quoted()))
     .bind(pg_duration(Some(settings.lock_timeout)))
@@ -401,7 +404,7 @@ async fn apply<'m>(
         let overridden = script.lock_timeout.is_some() || script.statement_timeout.is_some();
         if overridden {
             let statement = script.statement_timeout.or(settings.statement_timeout);
-            set_timeouts(conn, script.lock_timeout.unwrap_or(settings.lock_timeout), statement)
+            set_timeouts(conn, script.lock_timeout.unwrap_or(settings.lock_timeout), statement, settings)
                 .await
                 .map_err(|e| Failure::db(Some(&file), &e))?;
         }
@@ -412,7 +415,7 @@ async fn apply<'m>(
             .map_err(|e| Failure::db(Some(&file), &e))?;
         ran.push(Ran { migration, elapsed: started.elapsed() });
         if overridden {
-            set_timeouts(conn, settings.lock_timeout, settings.statement_timeout)
+            set_timeouts(conn, settings.lock_timeout, settings.statement_timeout, settings)
                 .await
                 .map_err(|e| Failure::db(Some(&file), &e))?;
         }
@@ -420,8 +423,14 @@ async fn apply<'m>(
     Ok(ran)
 }
 
-async fn set_timeouts(conn: &mut PgConnection, lock: Duration, statement: Option<Duration>) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)")
+async fn set_timeouts(
+    conn: &mut PgConnection,
+    lock: Duration,
+    statement: Option<Duration>,
+    settings: &RunSettings,
+) -> Result<(), sqlx::Error> {
+    query("SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)")
+        .persistent(settings.keep_prepared())
         .bind(pg_duration(Some(lock)))
         .bind(pg_duration(statement))
         .execute(conn)
@@ -436,10 +445,11 @@ pub(crate) async fn update_mirror(
     tenant: &Tenant,
     versions: &[Version],
     activate: bool,
+    settings: &RunSettings,
 ) -> Result<(), Failure> {
     let newest = versions.iter().max().map(|v| v.as_i64());
     let count = i32::try_from(versions.len()).unwrap_or(i32::MAX);
-    registry::mark_current(conn, tenant.id, newest, count, activate)
+    registry::mark_current(conn, tenant.id, newest, count, activate, settings.keep_prepared())
         .await
         .map_err(|e| Failure::db(Some("updating the registry"), &e))
 }
