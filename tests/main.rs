@@ -21,6 +21,7 @@ mod locks;
 mod make_migration;
 mod master;
 mod no_transaction;
+mod pgbouncer;
 mod provision;
 mod resilience;
 mod rollback;
