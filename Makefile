@@ -20,8 +20,8 @@ help:
 	@echo "make build | fmt | clippy | lint | deps | bench"
 
 # libclang (for pg_query's bindgen), the PostgreSQL server binaries (the TLS tests start a cluster of
-# their own even when TEST_DATABASE_URL names a server) and openssl (the TLS tests' certificates):
-# installed with apt-get only when missing.
+# their own even when TEST_DATABASE_URL names a server), openssl (the TLS tests' certificates) and
+# pgbouncer (the connection pooler tests): installed with apt-get only when missing.
 deps:
 	@missing=""; \
 	if ! ldconfig -p 2>/dev/null | grep -qE 'libclang(-[0-9.]+)?\.so' \
@@ -35,6 +35,9 @@ deps:
 	fi; \
 	if ! command -v openssl >/dev/null 2>&1; then \
 	    missing="$$missing openssl"; \
+	fi; \
+	if ! command -v pgbouncer >/dev/null 2>&1 && ! [ -x /usr/sbin/pgbouncer ]; then \
+	    missing="$$missing pgbouncer"; \
 	fi; \
 	if [ -n "$$missing" ]; then \
 	    command -v apt-get >/dev/null 2>&1 \

@@ -22,6 +22,7 @@ mod make_migration;
 mod master;
 mod no_transaction;
 mod offboard;
+mod pgbouncer;
 mod provision;
 mod resilience;
 mod roles;

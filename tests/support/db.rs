@@ -1,5 +1,9 @@
 //! `TestDb`: a fresh database and project directory per test, SQL helpers for assertions, and
 //! the database kept (its name printed) when the test fails.
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the harness reads the test database directly, never through a pooler: sqlx's defaults are fine"
+)]
 
 use std::{
     path::Path,

@@ -1,11 +1,12 @@
 //! The harness of the black-box tests: one PostgreSQL server per test binary (and a second one,
-//! speaking TLS, for the TLS tests), a fresh database and project directory per test, and the real
-//! `tenantctl` binary run against them.
+//! speaking TLS, for the TLS tests, and a PgBouncer in front of the first for the pooler tests), a
+//! fresh database and project directory per test, and the real `tenantctl` binary run against them.
 
 mod checks;
 mod cli;
 mod db;
 mod fixtures;
+mod pgbouncer;
 mod process;
 mod project;
 pub mod report;
@@ -19,6 +20,7 @@ mod waiting;
 pub use cli::{Output, Tenantctl, closed_port_url};
 pub use db::TestDb;
 pub use fixtures::tenantctl_in_fixture;
+pub use pgbouncer::{POOL_SIZE, pgbouncer};
 pub use process::carries;
 pub use roles::Roles;
 pub use tenants::org_ids;

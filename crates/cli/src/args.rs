@@ -25,6 +25,20 @@ pub(crate) struct GlobalArgs {
     /// PostgreSQL URL of the control database (else DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME, DB_SSL...).
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     pub(crate) database_url: Option<String>,
+    /// The connection goes through a transaction pooler (PgBouncer, pool_mode = transaction): keep no
+    /// statement prepared, refuse no-transaction migrations; `--transaction-pooler=false` overrides
+    /// the file [default: from tenantctl.toml, else false].
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTCTL_TRANSACTION_POOLER",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+    )]
+    pub(crate) transaction_pooler: Option<bool>,
     /// Configuration file [default: tenantctl.toml in the working directory, if present].
     #[arg(long, global = true, env = "TENANTCTL_CONFIG", value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,

@@ -36,6 +36,7 @@ struct FileConfig {
     no_transaction_concurrency: Option<usize>,
     create_role: Option<bool>,
     role_group: Option<String>,
+    transaction_pooler: Option<bool>,
 }
 
 /// Everything a command needs, resolved.
@@ -103,6 +104,7 @@ impl Settings {
                 .no_transaction_concurrency
                 .unwrap_or(defaults.no_transaction_concurrency)
                 .max(1),
+            transaction_pooler: global.transaction_pooler.or(file.transaction_pooler).unwrap_or(false),
         };
         Ok(Self {
             master_dir: dir(&global.master_dir, file.master_dir, "master_migrations"),
@@ -134,7 +136,9 @@ impl Settings {
             None => from_db_vars(&|name| std::env::var(name).ok())?,
         };
         Ok(ConnectSettings {
-            options: options.application_name(&format!("tenantctl/{command}")),
+            // PgBouncer refuses startup parameters it does not know unless told to ignore them, and
+            // tenantctl reads no floating-point values.
+            options: options.application_name(&format!("tenantctl/{command}")).extra_float_digits(None),
             connect_timeout: self.connect_timeout,
             max_connections: u32::try_from(self.run.concurrency + 1).unwrap_or(u32::MAX),
         })
@@ -310,6 +314,9 @@ mod tests {
         let ok: FileConfig =
             toml::from_str("concurrency = 8\nlock_timeout = \"500ms\"\nextensions = [\"pg_trgm\"]").unwrap();
         assert_eq!(ok.concurrency, Some(8));
+        let pooled: FileConfig = toml::from_str("transaction_pooler = true").unwrap();
+        assert_eq!(pooled.transaction_pooler, Some(true));
+        assert!(toml::from_str::<FileConfig>("transaction_pooler = \"yes\"").is_err());
     }
 
     #[test]

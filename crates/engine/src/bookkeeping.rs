@@ -10,6 +10,7 @@ use tenantctl_migrations::Version;
 
 use crate::central::Central;
 use crate::registry::Tenant;
+use crate::statements::query;
 use crate::tracking::{Ran, columns};
 
 /// The registry mirror of the tracking table: $1 the tenant, $2 its newest version, $3 how many it
@@ -28,13 +29,15 @@ pub(crate) enum Change<'a> {
 }
 
 /// Records `change` on top of the tenant's `applied` versions, in the current transaction; with
-/// `activate`, the tenant's whole plan is done and it becomes ACTIVE.
+/// `activate`, the tenant's whole plan is done and it becomes ACTIVE. `keep_prepared`: see
+/// [`crate::RunSettings::keep_prepared`].
 pub(crate) async fn record(
     conn: &mut PgConnection,
     tenant: &Tenant,
     applied: &[Version],
     change: Change<'_>,
     activate: bool,
+    keep_prepared: bool,
 ) -> Result<(), sqlx::Error> {
     let now = after(applied, change);
     let newest = now.iter().max().map(|v| v.as_i64());
@@ -60,7 +63,8 @@ pub(crate) async fn record(
                      ON CONFLICT (version) DO NOTHING)
                  {MIRROR}"
             );
-            sqlx::query(AssertSqlSafe(sql))
+            query(AssertSqlSafe(sql))
+                .persistent(keep_prepared)
                 .bind(tenant.id)
                 .bind(newest)
                 .bind(count)
@@ -76,7 +80,8 @@ pub(crate) async fn record(
         }
         Change::Reverted(reverted) => {
             let sql = format!("WITH forgotten AS (DELETE FROM tenantctl_migrations WHERE version = ANY($5)) {MIRROR}");
-            sqlx::query(AssertSqlSafe(sql))
+            query(AssertSqlSafe(sql))
+                .persistent(keep_prepared)
                 .bind(tenant.id)
                 .bind(newest)
                 .bind(count)

@@ -1,8 +1,9 @@
 //! The tool's own tables in `public`, created and upgraded in numbered steps under the global lock,
 //! so that re-running them on an up-to-date database takes no lock on `public.tenants`.
 
-use sqlx::{Acquire, PgConnection};
+use sqlx::{Acquire, PgConnection, Row};
 
+use crate::statements::query;
 use crate::{EngineError, error::Context};
 
 /// Each step runs once, in order, in one transaction with the record of it.
@@ -72,17 +73,20 @@ pub(crate) fn latest() -> i32 {
 
 /// The bootstrap version of the database: 0 when tenantctl never ran there.
 pub(crate) async fn current(conn: &mut PgConnection) -> Result<i32, EngineError> {
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass('public.tenantctl_bootstrap') IS NOT NULL")
+    let reading = "reading the bootstrap version";
+    let exists = sqlx::raw_sql("SELECT to_regclass('public.tenantctl_bootstrap') IS NOT NULL")
         .fetch_one(&mut *conn)
         .await
-        .context("reading the bootstrap version")?;
+        .and_then(|row| row.try_get::<bool, _>(0))
+        .context(reading)?;
     if !exists {
         return Ok(0);
     }
-    sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM public.tenantctl_bootstrap")
+    sqlx::raw_sql("SELECT coalesce(max(version), 0) FROM public.tenantctl_bootstrap")
         .fetch_one(conn)
         .await
-        .context("reading the bootstrap version")
+        .and_then(|row| row.try_get(0))
+        .context(reading)
 }
 
 /// Refuses to work on a database whose bootstrap is missing, older or newer than this build's.
@@ -120,7 +124,7 @@ pub(crate) async fn upgrade(conn: &mut PgConnection) -> Result<usize, EngineErro
     let mut ran = 0;
     for (version, sql) in pending.into_iter().filter(|(v, _)| *v > current) {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await.context(format!("bootstrap step {version}"))?;
-        sqlx::query("INSERT INTO public.tenantctl_bootstrap (version) VALUES ($1)")
+        query("INSERT INTO public.tenantctl_bootstrap (version) VALUES ($1)")
             .bind(version)
             .execute(&mut *tx)
             .await

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::PgPool;
+use sqlx::{PgPool, Row};
 use tenantctl_migrations::{MigrationSet, Version};
 
 use crate::{EngineError, error::Context};
@@ -16,12 +16,19 @@ pub(crate) struct Central {
 
 impl Central {
     pub(crate) async fn load(pool: &PgPool) -> Result<Self, EngineError> {
-        let rows: Vec<(i64, String)> =
-            sqlx::query_as("SELECT version, checksum FROM public.tenantctl_tenant_migrations")
-                .fetch_all(pool)
-                .await
-                .context("reading public.tenantctl_tenant_migrations")?;
-        let recorded = rows.into_iter().filter_map(|(v, c)| Version::from_i64(v).map(|v| (v, c))).collect();
+        let reading = "reading public.tenantctl_tenant_migrations";
+        let rows = sqlx::raw_sql("SELECT version, checksum FROM public.tenantctl_tenant_migrations")
+            .fetch_all(pool)
+            .await
+            .context(reading)?;
+        let mut recorded = BTreeMap::new();
+        for row in rows {
+            let (version, checksum): (i64, String) =
+                (row.try_get(0).context(reading)?, row.try_get(1).context(reading)?);
+            if let Some(version) = Version::from_i64(version) {
+                recorded.insert(version, checksum);
+            }
+        }
         Ok(Self { recorded })
     }
 
@@ -60,7 +67,7 @@ impl Central {
 /// migration may be edited and applied again. Conservative: nothing is forgotten while any live
 /// tenant's mirror is unknown.
 pub(crate) async fn forget_unapplied(pool: &PgPool) -> Result<(), EngineError> {
-    sqlx::query(
+    sqlx::raw_sql(
         "DELETE FROM public.tenantctl_tenant_migrations
           WHERE version > (SELECT coalesce(max(schema_version), 0) FROM public.tenants)
             AND NOT EXISTS (SELECT 1 FROM public.tenants

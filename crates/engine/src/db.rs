@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgSslMode};
+use sqlx::{Connection, Row};
 
 use crate::EngineError;
 
@@ -52,9 +52,10 @@ impl Database {
 
     /// The server's major version (15 for 15.18): the linter's target in front of a run.
     pub async fn server_major_version(&self) -> Result<u32, EngineError> {
-        let number: String = sqlx::query_scalar("SELECT current_setting('server_version_num')")
+        let number: String = sqlx::raw_sql("SELECT current_setting('server_version_num')")
             .fetch_one(&self.pool)
             .await
+            .and_then(|row| row.try_get(0))
             .map_err(|error| EngineError::Database { context: "reading the server version".into(), error })?;
         Ok(number.parse::<u32>().map_or(15, |n| n / 10_000))
     }

@@ -83,6 +83,17 @@ pub enum EngineError {
     /// `--create-role` cannot work: the connecting user may not create roles, or `role_group` does not exist.
     #[error("cannot create tenant roles: {0}")]
     TenantRoles(String),
+    /// Migrations that run outside a transaction, about to run through a transaction pooler.
+    #[error(
+        "{} run outside a transaction (-- tenantctl:no-transaction) and need a session of their own, which a \
+         transaction pooler does not give (transaction_pooler = true): run this command on a direct connection \
+         to PostgreSQL, not through the pooler",
+        files.join(", ")
+    )]
+    NeedsSession {
+        /// The files.
+        files: Vec<String>,
+    },
     /// A master migration failed (it was rolled back; earlier ones in the batch stay applied).
     #[error("master migration {file} failed: {}", describe(error))]
     MasterMigration {
@@ -98,9 +109,11 @@ impl EngineError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::Connect { .. } => ErrorKind::Unreachable,
-            Self::Plan(_) | Self::CentralChecksum { .. } | Self::Tenant { .. } | Self::TenantRoles(_) => {
-                ErrorKind::Input
-            }
+            Self::Plan(_)
+            | Self::CentralChecksum { .. }
+            | Self::Tenant { .. }
+            | Self::TenantRoles(_)
+            | Self::NeedsSession { .. } => ErrorKind::Input,
             Self::Database { .. }
             | Self::NotBootstrapped(_)
             | Self::BootstrapTooNew { .. }
@@ -126,8 +139,16 @@ impl<T> Context<T> for Result<T, sqlx::Error> {
 pub(crate) fn describe(error: &sqlx::Error) -> String {
     match error {
         sqlx::Error::Database(db) => {
-            let code = db.code().map(|c| format!(" (SQLSTATE {c})")).unwrap_or_default();
-            format!("{}{code}", db.message())
+            let code = db.code();
+            let shown = code.as_deref().map(|c| format!(" (SQLSTATE {c})")).unwrap_or_default();
+            // A prepared statement missing or already there: a transaction pooler lent another server connection.
+            let hint = match code.as_deref() {
+                Some("26000" | "42P05") => {
+                    " (through a transaction pooler such as PgBouncer? set transaction_pooler = true)"
+                }
+                _ => "",
+            };
+            format!("{}{shown}{hint}", db.message())
         }
         other => other.to_string(),
     }

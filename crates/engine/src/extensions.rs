@@ -1,14 +1,17 @@
 //! The configured extensions, ensured in `public` (so every tenant's search_path sees their types),
 //! under the global lock: concurrent `CREATE EXTENSION IF NOT EXISTS` statements can still collide.
 
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 use crate::identity::quote_ident;
-use crate::{EngineError, Reporter, error::Context, locks};
+use crate::locks::GlobalLock;
+use crate::statements::{in_transaction, query_scalar};
+use crate::{EngineError, Reporter, error::Context};
 
 /// Creates the extensions that are missing. Takes the global lock only when one is missing, so a
 /// user without CREATE privilege can provision once the extensions exist.
 pub(crate) async fn ensure(
+    pool: &PgPool,
     conn: &mut PgConnection,
     extensions: &[String],
     reporter: &dyn Reporter,
@@ -16,9 +19,9 @@ pub(crate) async fn ensure(
     if missing(conn, extensions).await?.is_empty() {
         return Ok(());
     }
-    locks::acquire_global(conn, reporter).await?;
+    let lock = GlobalLock::acquire(pool, reporter).await?;
     let result = create_missing(conn, extensions).await;
-    locks::release_global(conn).await?;
+    lock.release().await?;
     result
 }
 
@@ -38,12 +41,15 @@ async fn missing(conn: &mut PgConnection, extensions: &[String]) -> Result<Vec<S
     if extensions.is_empty() {
         return Ok(Vec::new());
     }
-    sqlx::query_scalar(
-        "SELECT name FROM unnest($1::text[]) WITH ORDINALITY AS e(name, n)
-          WHERE NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = e.name) ORDER BY n",
-    )
-    .bind(extensions)
-    .fetch_all(conn)
+    in_transaction(conn, async |conn| {
+        query_scalar(
+            "SELECT name FROM unnest($1::text[]) WITH ORDINALITY AS e(name, n)
+              WHERE NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = e.name) ORDER BY n",
+        )
+        .bind(extensions)
+        .fetch_all(conn)
+        .await
+    })
     .await
     .context("reading pg_extension")
 }

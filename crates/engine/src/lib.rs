@@ -26,6 +26,7 @@ mod rollout;
 mod runner;
 mod runs;
 mod settings;
+mod statements;
 mod status;
 mod tenants;
 mod tracking;

@@ -9,11 +9,13 @@ use tenantctl_migrations::{
     Migration, MigrationSet, RollbackTarget, Script, TransactionMode, Version, plan_down, plan_up,
 };
 
+use crate::locks::GlobalLock;
 use crate::settings::pg_duration;
+use crate::statements::query;
 use crate::tracking::{AppliedRow, Ran, TrackingTable, next_batch};
 use crate::{
     Database, EngineError, Event, Gate, Reporter, RunContext, RunSettings, Summary, bootstrap, error::Context,
-    extensions, locks, runs,
+    extensions, runs,
 };
 
 /// One master migration applied, reverted, or (dry run) planned.
@@ -67,11 +69,9 @@ pub async fn migrate_master(
     reporter: &dyn Reporter,
 ) -> Result<MasterReport, EngineError> {
     let mut conn = dedicated(db).await?;
-    if !request.dry_run {
-        locks::acquire_global(&mut conn, reporter).await?;
-    }
+    let lock = lock_unless(request.dry_run, db, reporter).await?;
     let result = migrate_locked(&mut conn, db, &request, reporter).await;
-    finish_locked(&mut conn, request.dry_run, result).await
+    finish_locked(lock, result).await
 }
 
 async fn migrate_locked(
@@ -84,6 +84,7 @@ async fn migrate_locked(
     let applied = read_applied(conn, bootstrap_version > 0).await?;
     let pending = plan_up(&applied.iter().map(AppliedRow::as_applied).collect::<Vec<_>>(), request.set, false)?;
     request.gate.check(pending.iter().map(|m| m.version))?;
+    request.settings.check_sessions(pending.iter().map(|m| &m.up))?;
     if request.dry_run {
         let steps = usize::try_from(bootstrap::latest() - bootstrap_version).unwrap_or(0);
         return Ok(report(None, steps, planned(&pending), None));
@@ -123,11 +124,9 @@ pub async fn rollback_master(
 ) -> Result<MasterReport, EngineError> {
     let mut conn = dedicated(db).await?;
     bootstrap::require(&mut conn).await?;
-    if !request.dry_run {
-        locks::acquire_global(&mut conn, reporter).await?;
-    }
+    let lock = lock_unless(request.dry_run, db, reporter).await?;
     let result = rollback_locked(&mut conn, db, &request, reporter).await;
-    finish_locked(&mut conn, request.dry_run, result).await
+    finish_locked(lock, result).await
 }
 
 async fn rollback_locked(
@@ -140,6 +139,7 @@ async fn rollback_locked(
     let revert =
         plan_down(&applied.iter().map(AppliedRow::as_applied).collect::<Vec<_>>(), request.set, request.target)?;
     request.gate.check(revert.iter().map(|m| m.version))?;
+    request.settings.check_sessions(revert.iter().filter_map(|m| m.down.as_ref()))?;
     if request.dry_run {
         return Ok(report(None, 0, planned(&revert), None));
     }
@@ -149,13 +149,23 @@ async fn rollback_locked(
     Ok(report(Some(request.run.run_id), 0, steps, None))
 }
 
-/// Releases the global lock (held unless dry) whatever the result; the result's error comes first.
+/// The global lock, unless this is a dry run.
+async fn lock_unless(dry_run: bool, db: &Database, reporter: &dyn Reporter) -> Result<Option<GlobalLock>, EngineError> {
+    match dry_run {
+        true => Ok(None),
+        false => GlobalLock::acquire(db.pool(), reporter).await.map(Some),
+    }
+}
+
+/// Releases the global lock (if held) whatever the result; the result's error comes first.
 async fn finish_locked(
-    conn: &mut PgConnection,
-    dry_run: bool,
+    lock: Option<GlobalLock>,
     result: Result<MasterReport, EngineError>,
 ) -> Result<MasterReport, EngineError> {
-    let released = if dry_run { Ok(()) } else { locks::release_global(conn).await };
+    let released = match lock {
+        Some(lock) => lock.release().await,
+        None => Ok(()),
+    };
     let report = result?;
     released?;
     Ok(report)
@@ -193,8 +203,8 @@ async fn run_recorded(
     result.map(|()| steps)
 }
 
-/// A connection of its own, out of the pool: it holds a session-level lock, and closing it on any
-/// exit path releases that lock.
+/// A connection of its own, out of the pool: a no-transaction master migration sets session
+/// settings on it, and closing it on any exit path keeps them out of the pool.
 async fn dedicated(db: &Database) -> Result<PgConnection, EngineError> {
     let conn = db.pool().acquire().await.context("connecting")?;
     Ok(conn.detach())
@@ -254,7 +264,7 @@ async fn run_one(
 }
 
 async fn set_timeouts(conn: &mut PgConnection, lock: &str, statement: &str, local: bool) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT set_config('lock_timeout', $1, $3), set_config('statement_timeout', $2, $3)")
+    query("SELECT set_config('lock_timeout', $1, $3), set_config('statement_timeout', $2, $3)")
         .bind(lock)
         .bind(statement)
         .bind(local)

@@ -5,7 +5,9 @@
 //! guarded by a session-level advisory lock: unlike a transaction-scoped one it holds no snapshot, so
 //! a concurrent index build does not wait for it. The migration is recorded only after its last
 //! statement succeeded; a failure leaves the file partly applied (the one documented exception to
-//! "fully migrated or untouched"), and a rerun runs the whole file again.
+//! "fully migrated or untouched"), and a rerun runs the whole file again. All of this needs a session
+//! of its own: behind a transaction pooler such migrations are refused before a run starts
+//! ([`crate::RunSettings::check_sessions`]).
 
 use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, Postgres};
@@ -15,6 +17,7 @@ use crate::bookkeeping::{self, Change};
 use crate::registry::Tenant;
 use crate::runner::{Direction, Failure, HELD_ELSEWHERE, Job, Progress, Step, is_transient};
 use crate::settings::pg_duration;
+use crate::statements::{query, query_as};
 use crate::tracking::{Ran, TrackingTable};
 use crate::{error::describe, locks, roles};
 
@@ -50,7 +53,7 @@ pub(crate) async fn run(conn: &mut PoolConnection<Postgres>, work: Work<'_>) -> 
 
 async fn prepare(conn: &mut PgConnection, job: Job<'_>, tenant: &Tenant, script: &Script) -> Result<bool, sqlx::Error> {
     let lock_timeout = script.lock_timeout.unwrap_or(job.settings.no_transaction_lock_timeout);
-    let (locked,): (bool,) = sqlx::query_as(
+    let (locked,): (bool,) = query_as(
         "SELECT pg_try_advisory_lock($1) FROM (SELECT
              set_config('search_path', $2, false), set_config('lock_timeout', $3, false),
              set_config('statement_timeout', $4, false), set_config('client_min_messages', 'warning', false)) s",
@@ -86,7 +89,7 @@ async fn locked_run(conn: &mut PgConnection, work: &Work<'_>) -> Result<Option<S
     let mut tx = conn.begin().await.map_err(|e| Failure::db(None, &e))?;
     let record = |e: sqlx::Error| Failure::db(Some(&format!("{}: recording it", script.file_name())), &e);
     // The bookkeeping names the tracking table unqualified.
-    sqlx::query("SELECT set_config('search_path', $1, true)")
+    query("SELECT set_config('search_path', $1, true)")
         .bind(tenant.schema.quoted())
         .execute(&mut *tx)
         .await
@@ -96,7 +99,9 @@ async fn locked_run(conn: &mut PgConnection, work: &Work<'_>) -> Result<Option<S
         Direction::Up { central, .. } => Change::Applied { ran: &ran, batch: progress.batch.unwrap_or(1), central },
         Direction::Down { .. } => Change::Reverted(&[migration.version]),
     };
-    bookkeeping::record(&mut tx, tenant, &applied, change, completes).await.map_err(record)?;
+    bookkeeping::record(&mut tx, tenant, &applied, change, completes, job.settings.keep_prepared())
+        .await
+        .map_err(record)?;
     tx.commit().await.map_err(record)?;
     Ok(None)
 }

@@ -8,6 +8,7 @@ use sqlx::{AssertSqlSafe, Connection};
 
 use crate::registry::{COLUMNS, Tenant, TenantStatus, tenant_from_row};
 use crate::settings::{RunSettings, pg_duration};
+use crate::statements::{in_transaction, query, query_as};
 use crate::{Database, EngineError, OrgId, RunContext, Summary, error::Context, locks, roles, runs};
 
 /// What an off-boarding command did.
@@ -22,12 +23,15 @@ pub struct OffboardReport {
 }
 
 async fn find(db: &Database, org: &OrgId) -> Result<Tenant, EngineError> {
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM public.tenants WHERE org_id = $1")))
-        .bind(org.as_str())
-        .fetch_optional(db.pool())
-        .await
-        .context("reading the registry")?
-        .ok_or_else(|| EngineError::Tenant { org_id: org.clone(), problem: "is not in the registry".into() })?;
+    let row = in_transaction(db.pool(), async |conn| {
+        query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM public.tenants WHERE org_id = $1")))
+            .bind(org.as_str())
+            .fetch_optional(conn)
+            .await
+    })
+    .await
+    .context("reading the registry")?
+    .ok_or_else(|| EngineError::Tenant { org_id: org.clone(), problem: "is not in the registry".into() })?;
     tenant_from_row(&row).context("reading the registry")
 }
 
@@ -52,7 +56,7 @@ pub async fn archive_tenant(db: &Database, org: &OrgId, run: &RunContext) -> Res
 /// set the status back).
 async fn archive_locked(db: &Database, tenant: &Tenant) -> Result<(), EngineError> {
     let mut tx = db.pool().begin().await.context("starting the archive")?;
-    let archived = sqlx::query(
+    let archived = query(
         "UPDATE public.tenants SET status = 'ARCHIVED', updated_at = clock_timestamp() \
           WHERE id = $1 AND pg_try_advisory_xact_lock($2)",
     )
@@ -94,7 +98,7 @@ pub async fn drop_tenant(
     runs::start(db.pool(), run).await?;
     let mut tx = conn.begin().await.context("starting the drop")?;
     let (locked,): (bool,) =
-        sqlx::query_as("SELECT pg_try_advisory_xact_lock($1) FROM (SELECT set_config('lock_timeout', $2, true)) s")
+        query_as("SELECT pg_try_advisory_xact_lock($1) FROM (SELECT set_config('lock_timeout', $2, true)) s")
             .bind(locks::tenant(&tenant.schema))
             .bind(pg_duration(Some(settings.lock_timeout)))
             .fetch_one(&mut *tx)
@@ -128,7 +132,7 @@ async fn drop_locked(conn: &mut sqlx::PgConnection, tenant: &Tenant, run: &RunCo
     if let Some(role) = &tenant.role {
         roles::drop_role(conn, role).await?;
     }
-    sqlx::query(
+    query(
         "UPDATE public.tenants SET schema_version = NULL, migration_count = NULL, updated_at = clock_timestamp(), \
          role_name = NULL, note = format('schema %s%s dropped at %s by run %s', schema_name, \
          ' and role ' || role_name, clock_timestamp(), $2::text) WHERE id = $1",

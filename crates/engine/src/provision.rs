@@ -2,7 +2,7 @@
 //! `--create-role`, the tenant's role), apply every tenant migration and mark it ACTIVE. A failure rolls that transaction back and marks the
 //! tenant FAILED; a rerun resumes FAILED and PROVISIONING tenants.
 
-use sqlx::{AssertSqlSafe, PgPool};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use tenantctl_migrations::MigrationSet;
 
 use crate::error::describe;
@@ -10,6 +10,7 @@ use crate::fanout::{Budget, FanoutControl, Target, fan_out};
 use crate::recycle::Recycler;
 use crate::registry::{COLUMNS, Tenant, TenantStatus, tenant_from_row};
 use crate::runner::{self, Direction, Job};
+use crate::statements::{per_tenant, query};
 use crate::tenants::{FanoutReport, run_recorded};
 use crate::{
     Database, EngineError, Gate, OrgId, Outcome, Reporter, RunContext, RunSettings, SchemaName, SchemaNaming,
@@ -66,7 +67,9 @@ pub async fn provision(
     central.check(request.set, true)?;
     request.gate.check(request.set.iter().map(|m| m.version).filter(|v| !central.contains(*v)))?;
     roles::check(&mut conn, request.roles).await?;
-    extensions::ensure(&mut conn, request.extensions, reporter).await?;
+    // A new tenant gets every migration.
+    request.settings.check_sessions(request.set.iter().map(|m| &m.up))?;
+    extensions::ensure(db.pool(), &mut conn, request.extensions, reporter).await?;
     drop(conn);
     let mut targets: Vec<NewTenant> = Vec::with_capacity(request.orgs.len());
     for org in request.orgs {
@@ -105,7 +108,7 @@ async fn provision_one(job: Job<'_>, new: &NewTenant) -> TenantResult {
         elapsed: std::time::Duration::ZERO,
         plan_error: None,
     };
-    match register(job.pool, new).await {
+    match register(job.pool, new, job.settings).await {
         Err(e) => finished(Outcome::Failed, Some(format!("registering the tenant: {}", describe(&e))), None),
         Ok(Registered::Collision { owner }) => finished(
             Outcome::Failed,
@@ -133,21 +136,25 @@ enum Registered {
 }
 
 /// Inserts the registry row (PROVISIONING), or finds the org's row, or the other org owning its schema.
-async fn register(pool: &PgPool, new: &NewTenant) -> Result<Registered, sqlx::Error> {
+async fn register(pool: &PgPool, new: &NewTenant, settings: &RunSettings) -> Result<Registered, sqlx::Error> {
+    per_tenant(pool, settings, async |conn| register_in(conn, new, settings.keep_prepared()).await).await
+}
+
+async fn register_in(conn: &mut PgConnection, new: &NewTenant, keep_prepared: bool) -> Result<Registered, sqlx::Error> {
     let insert = format!(
         "INSERT INTO public.tenants (org_id, schema_name) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
     );
-    let inserted = sqlx::query(AssertSqlSafe(insert))
+    let inserted = query(AssertSqlSafe(insert))
+        .persistent(keep_prepared)
         .bind(new.org_id.as_str())
         .bind(new.schema.as_str())
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await?;
     if let Some(row) = inserted {
         return tenant_from_row(&row).map(Registered::New);
     }
     let select = format!("SELECT {COLUMNS} FROM public.tenants WHERE org_id = $1 OR schema_name = $2");
-    let rows =
-        sqlx::query(AssertSqlSafe(select)).bind(new.org_id.as_str()).bind(new.schema.as_str()).fetch_all(pool).await?;
+    let rows = query(AssertSqlSafe(select)).bind(new.org_id.as_str()).bind(new.schema.as_str()).fetch_all(conn).await?;
     let tenants = rows.iter().map(tenant_from_row).collect::<Result<Vec<_>, _>>()?;
     if let Some(own) = tenants.iter().find(|t| t.org_id == new.org_id) {
         return Ok(Registered::Existing(own.clone()));

@@ -5,6 +5,7 @@ use serde::Serialize;
 use sqlx::{PgPool, Row, postgres::PgRow};
 use tenantctl_migrations::MigrationSet;
 
+use crate::statements::{in_transaction, query, query_scalar};
 use crate::{EngineError, OrgId, SchemaName, error::Context};
 
 /// A tenant's lifecycle state.
@@ -118,30 +119,33 @@ pub(crate) async fn targets(
             let filter = "status = ANY($1) AND ($2 = false OR schema_version IS DISTINCT FROM $3 \
                           OR migration_count IS DISTINCT FROM $4)";
             let sql = format!("SELECT {COLUMNS} FROM public.tenants WHERE {filter} ORDER BY created_at, id");
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(&statuses)
-                .bind(skip_up_to_date.is_some())
-                .bind(latest.flatten())
-                .bind(count)
-                .fetch_all(pool)
-                .await
-                .context("reading the tenant registry")?;
+            let (rows, total) = in_transaction(pool, async |conn| {
+                let rows = query(sqlx::AssertSqlSafe(sql))
+                    .bind(&statuses)
+                    .bind(skip_up_to_date.is_some())
+                    .bind(latest.flatten())
+                    .bind(count)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let total: Option<i64> = match skip_up_to_date {
+                    None => None,
+                    Some(_) => Some(
+                        query_scalar("SELECT count(*) FROM public.tenants WHERE status = ANY($1)")
+                            .bind(&statuses)
+                            .fetch_one(conn)
+                            .await?,
+                    ),
+                };
+                Ok((rows, total))
+            })
+            .await
+            .context("reading the tenant registry")?;
             let tenants = rows
                 .iter()
                 .map(tenant_from_row)
                 .collect::<Result<Vec<_>, _>>()
                 .context("reading the tenant registry")?;
-            let up_to_date = match skip_up_to_date {
-                None => 0,
-                Some(_) => {
-                    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM public.tenants WHERE status = ANY($1)")
-                        .bind(&statuses)
-                        .fetch_one(pool)
-                        .await
-                        .context("counting tenants")?;
-                    usize::try_from(total).unwrap_or(0).saturating_sub(tenants.len())
-                }
-            };
+            let up_to_date = total.map_or(0, |t| usize::try_from(t).unwrap_or(0).saturating_sub(tenants.len()));
             Ok((tenants, up_to_date))
         }
     }
@@ -150,9 +154,7 @@ pub(crate) async fn targets(
 async fn named(pool: &PgPool, orgs: &[OrgId]) -> Result<Vec<Tenant>, EngineError> {
     let ids: Vec<&str> = orgs.iter().map(OrgId::as_str).collect();
     let sql = format!("SELECT {COLUMNS} FROM public.tenants WHERE org_id = ANY($1) ORDER BY created_at, id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(&ids)
-        .fetch_all(pool)
+    let rows = in_transaction(pool, async |conn| query(sqlx::AssertSqlSafe(sql)).bind(&ids).fetch_all(conn).await)
         .await
         .context("reading the tenant registry")?;
     let tenants =
@@ -180,21 +182,25 @@ async fn named(pool: &PgPool, orgs: &[OrgId]) -> Result<Vec<Tenant>, EngineError
 /// The lowest registry mirror among these tenants (0 when one has nothing applied or is unknown).
 pub(crate) async fn lowest_mirror(pool: &PgPool, tenants: &[Tenant]) -> Result<i64, EngineError> {
     let ids: Vec<i64> = tenants.iter().map(|t| t.id).collect();
-    sqlx::query_scalar("SELECT coalesce(min(coalesce(schema_version, 0)), 0) FROM public.tenants WHERE id = ANY($1)")
-        .bind(&ids)
-        .fetch_one(pool)
-        .await
-        .context("reading the tenant registry")
+    in_transaction(pool, async |conn| {
+        query_scalar("SELECT coalesce(min(coalesce(schema_version, 0)), 0) FROM public.tenants WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_one(conn)
+            .await
+    })
+    .await
+    .context("reading the tenant registry")
 }
 
 /// Marks a tenant FAILED with its error (after its transaction was rolled back).
 pub(crate) async fn mark_failed(pool: &PgPool, tenant_id: i64, error: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE public.tenants SET status = 'FAILED', last_error = $2, updated_at = clock_timestamp() WHERE id = $1",
-    )
-    .bind(tenant_id)
-    .bind(error)
-    .execute(pool)
+    in_transaction(pool, async |conn| {
+        query("UPDATE public.tenants SET status = 'FAILED', last_error = $2, updated_at = clock_timestamp() WHERE id = $1")
+            .bind(tenant_id)
+            .bind(error)
+            .execute(conn)
+            .await
+    })
     .await?;
     Ok(())
 }

@@ -15,6 +15,7 @@ use crate::identity::quote_ident;
 use crate::registry::Tenant;
 use crate::runner::Failure;
 use crate::settings::TenantRoles;
+use crate::statements::{in_transaction, query, query_as};
 use crate::{EngineError, error::Context};
 
 /// What the catalog and the registry say about a tenant about to get its schema.
@@ -33,7 +34,7 @@ pub(crate) async fn create_schema(
     tenant: &Tenant,
     roles: &TenantRoles,
 ) -> Result<Option<String>, Failure> {
-    let (recorded, role_exists, schema_exists, superuser) = sqlx::query_as(
+    let (recorded, role_exists, schema_exists, superuser) = query_as(
         "SELECT (SELECT role_name FROM public.tenants WHERE id = $1),
                 EXISTS (SELECT FROM pg_roles WHERE rolname = $2), EXISTS (SELECT FROM pg_namespace WHERE nspname = $2),
                 (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)",
@@ -73,7 +74,7 @@ pub(crate) async fn create_schema(
     statements.push(format!("GRANT USAGE, CREATE ON SCHEMA {schema} TO {}", quote_ident(&role)));
     run(conn, &statements.join(";\n"), "creating the tenant's role and schema").await?;
     if created {
-        sqlx::query("UPDATE public.tenants SET role_name = $2 WHERE id = $1")
+        query("UPDATE public.tenants SET role_name = $2 WHERE id = $1")
             .bind(tenant.id)
             .bind(&role)
             .execute(&mut *conn)
@@ -127,7 +128,7 @@ pub(crate) async fn reset(conn: &mut PgConnection, local: bool) -> Result<(), Fa
 }
 
 async fn set(conn: &mut PgConnection, role: &str, local: bool) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT set_config('role', $1, $2)").bind(role).bind(local).execute(conn).await.map(|_| ())
+    query("SELECT set_config('role', $1, $2)").bind(role).bind(local).execute(conn).await.map(|_| ())
 }
 
 /// With `roles.create`: refuses, before anything changes, a connecting user that may not create roles
@@ -136,12 +137,17 @@ pub(crate) async fn check(conn: &mut PgConnection, roles: &TenantRoles) -> Resul
     if !roles.create {
         return Ok(());
     }
-    let (user, may_create, group_exists): (String, bool, bool) = sqlx::query_as(
-        "SELECT current_user::text, (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user),
-                EXISTS (SELECT FROM pg_roles WHERE rolname = $1)",
-    )
-    .bind(roles.group.as_deref().unwrap_or_default())
-    .fetch_one(conn)
+    let group = roles.group.as_deref().unwrap_or_default();
+    // In a transaction of its own: a statement with parameters never goes out alone (statements.rs).
+    let (user, may_create, group_exists): (String, bool, bool) = in_transaction(&mut *conn, async |conn| {
+        query_as(
+            "SELECT current_user::text, (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user),
+                    EXISTS (SELECT FROM pg_roles WHERE rolname = $1)",
+        )
+        .bind(group)
+        .fetch_one(conn)
+        .await
+    })
     .await
     .context("looking up the connecting user's privileges")?;
     if !may_create {

@@ -20,6 +20,7 @@ use crate::events::{Event, Outcome, Reporter, TenantResult};
 use crate::recycle::Recycler;
 use crate::registry::{self, Tenant, TenantStatus};
 use crate::settings::{RunSettings, TenantRoles, pg_duration};
+use crate::statements::{query, query_as};
 use crate::tracking::{AppliedRow, Ran, TrackingTable, next_batch};
 use crate::{locks, no_transaction, roles};
 
@@ -323,7 +324,7 @@ async fn locked_work<'m>(
         Direction::Up { central, .. } => Change::Applied { ran: &ran, batch, central },
         Direction::Down { .. } => Change::Reverted(&done),
     };
-    bookkeeping::record(conn, tenant, &applied, change, completes)
+    bookkeeping::record(conn, tenant, &applied, change, completes, job.settings.keep_prepared())
         .await
         .map_err(|e| Failure::db(Some("recording"), &e))?;
     let changed = !done.is_empty() || (completes && tenant.status != TenantStatus::Active);
@@ -389,13 +390,14 @@ struct Prepared {
 /// Takes the tenant's advisory lock (without waiting), sets the transaction's settings and reads
 /// the tenant's status, in one round trip.
 async fn prepare(conn: &mut PgConnection, tenant: &Tenant, settings: &RunSettings) -> Result<Prepared, sqlx::Error> {
-    let (locked, pid, status): (bool, i32, Option<String>) = sqlx::query_as(
+    let (locked, pid, status): (bool, i32, Option<String>) = query_as(
         "SELECT pg_try_advisory_xact_lock($1), pg_backend_pid(),
                 (SELECT status FROM public.tenants WHERE id = $5)
            FROM (SELECT set_config('search_path', $2, true), set_config('lock_timeout', $3, true),
                         set_config('statement_timeout', $4, true),
                         set_config('client_min_messages', 'warning', true)) s",
     )
+    .persistent(settings.keep_prepared())
     .bind(locks::tenant(&tenant.schema))
     .bind(format!("{}, public", tenant.schema.quoted()))
     .bind(pg_duration(Some(settings.lock_timeout)))
@@ -438,7 +440,7 @@ async fn apply<'m>(
         let overridden = script.lock_timeout.is_some() || script.statement_timeout.is_some();
         if overridden {
             let statement = script.statement_timeout.or(settings.statement_timeout);
-            set_timeouts(conn, script.lock_timeout.unwrap_or(settings.lock_timeout), statement)
+            set_timeouts(conn, script.lock_timeout.unwrap_or(settings.lock_timeout), statement, settings)
                 .await
                 .map_err(|e| Failure::db(Some(&file), &e))?;
         }
@@ -449,7 +451,7 @@ async fn apply<'m>(
             .map_err(|e| Failure::db(Some(&file), &e))?;
         ran.push(Ran { migration, elapsed: started.elapsed() });
         if overridden {
-            set_timeouts(conn, settings.lock_timeout, settings.statement_timeout)
+            set_timeouts(conn, settings.lock_timeout, settings.statement_timeout, settings)
                 .await
                 .map_err(|e| Failure::db(Some(&file), &e))?;
         }
@@ -457,8 +459,14 @@ async fn apply<'m>(
     Ok(ran)
 }
 
-async fn set_timeouts(conn: &mut PgConnection, lock: Duration, statement: Option<Duration>) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)")
+async fn set_timeouts(
+    conn: &mut PgConnection,
+    lock: Duration,
+    statement: Option<Duration>,
+    settings: &RunSettings,
+) -> Result<(), sqlx::Error> {
+    query("SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)")
+        .persistent(settings.keep_prepared())
         .bind(pg_duration(Some(lock)))
         .bind(pg_duration(statement))
         .execute(conn)

@@ -4,6 +4,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::statements::{in_transaction, query};
 use crate::{EngineError, Summary, error::Context};
 
 /// Who ran what; the caller fills it in.
@@ -24,17 +25,20 @@ pub struct RunContext {
 }
 
 pub(crate) async fn start(pool: &PgPool, run: &RunContext) -> Result<(), EngineError> {
-    sqlx::query(
-        "INSERT INTO public.tenantctl_runs (id, command, arguments, allow_unsafe, os_user, host) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(run.run_id)
-    .bind(&run.command)
-    .bind(&run.arguments)
-    .bind(run.allow_unsafe)
-    .bind(&run.os_user)
-    .bind(&run.host)
-    .execute(pool)
+    in_transaction(pool, async |conn| {
+        query(
+            "INSERT INTO public.tenantctl_runs (id, command, arguments, allow_unsafe, os_user, host) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(run.run_id)
+        .bind(&run.command)
+        .bind(&run.arguments)
+        .bind(run.allow_unsafe)
+        .bind(&run.os_user)
+        .bind(&run.host)
+        .execute(conn)
+        .await
+    })
     .await
     .context("recording the run in public.tenantctl_runs")?;
     Ok(())
@@ -42,16 +46,19 @@ pub(crate) async fn start(pool: &PgPool, run: &RunContext) -> Result<(), EngineE
 
 pub(crate) async fn finish(pool: &PgPool, run_id: Uuid, summary: &Summary, outcome: &str) -> Result<(), EngineError> {
     let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
-    sqlx::query(
-        "UPDATE public.tenantctl_runs SET finished_at = clock_timestamp(), succeeded = $2, failed = $3, \
-         skipped = $4, outcome = $5 WHERE id = $1",
-    )
-    .bind(run_id)
-    .bind(count(summary.succeeded))
-    .bind(count(summary.failed))
-    .bind(count(summary.skipped + summary.up_to_date))
-    .bind(outcome)
-    .execute(pool)
+    in_transaction(pool, async |conn| {
+        query(
+            "UPDATE public.tenantctl_runs SET finished_at = clock_timestamp(), succeeded = $2, failed = $3, \
+             skipped = $4, outcome = $5 WHERE id = $1",
+        )
+        .bind(run_id)
+        .bind(count(summary.succeeded))
+        .bind(count(summary.failed))
+        .bind(count(summary.skipped + summary.up_to_date))
+        .bind(outcome)
+        .execute(conn)
+        .await
+    })
     .await
     .context("recording the end of the run in public.tenantctl_runs")?;
     Ok(())

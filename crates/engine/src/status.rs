@@ -9,6 +9,7 @@ use sqlx::{AssertSqlSafe, PgConnection, Row};
 use tenantctl_migrations::{MigrationSet, Version};
 
 use crate::registry::{COLUMNS, Tenant, TenantStatus, tenant_from_row, up_to_date_mirror};
+use crate::statements::{query, query_as, query_scalar};
 use crate::tracking::{AppliedRow, TrackingTable};
 use crate::{Database, EngineError, OrgId, bootstrap, error::Context};
 
@@ -92,10 +93,20 @@ pub async fn status(
     master_set: &MigrationSet,
     tenant_set: &MigrationSet,
 ) -> Result<StatusReport, EngineError> {
-    let mut conn = db.pool().acquire().await.context("connecting")?;
-    let initialized = bootstrap::current(&mut conn).await? > 0;
+    let mut tx = db.pool().begin().await.context("connecting")?;
+    let report = status_in(&mut tx, master_set, tenant_set).await?;
+    tx.commit().await.context("reading the status")?;
+    Ok(report)
+}
+
+async fn status_in(
+    conn: &mut PgConnection,
+    master_set: &MigrationSet,
+    tenant_set: &MigrationSet,
+) -> Result<StatusReport, EngineError> {
+    let initialized = bootstrap::current(conn).await? > 0;
     let applied = match initialized {
-        true => TrackingTable::master().read_if_exists(&mut conn).await.context("reading master migrations")?,
+        true => TrackingTable::master().read_if_exists(conn).await.context("reading master migrations")?,
         false => Vec::new(),
     };
     let master =
@@ -105,7 +116,7 @@ pub async fn status(
         let tenants = TenantCounts { total: 0, by_status, behind: 0 };
         return Ok(StatusReport { initialized, master, tenants, failed: Vec::new(), recent_runs: Vec::new() });
     }
-    let counts: Vec<(String, i64)> = sqlx::query_as("SELECT status, count(*) FROM public.tenants GROUP BY status")
+    let counts: Vec<(String, i64)> = query_as("SELECT status, count(*) FROM public.tenants GROUP BY status")
         .fetch_all(&mut *conn)
         .await
         .context("counting tenants")?;
@@ -117,7 +128,7 @@ pub async fn status(
         }
     }
     let (latest, count) = up_to_date_mirror(tenant_set);
-    let behind: i64 = sqlx::query_scalar(
+    let behind: i64 = query_scalar(
         "SELECT count(*) FROM public.tenants WHERE status IN ('ACTIVE', 'FAILED') \
          AND (schema_version IS DISTINCT FROM $1 OR migration_count IS DISTINCT FROM $2)",
     )
@@ -126,13 +137,13 @@ pub async fn status(
     .fetch_one(&mut *conn)
     .await
     .context("counting tenants behind")?;
-    let failed: Vec<(String, String, Option<String>)> = sqlx::query_as(
+    let failed: Vec<(String, String, Option<String>)> = query_as(
         "SELECT org_id, schema_name, last_error FROM public.tenants WHERE status = 'FAILED' ORDER BY created_at, id",
     )
     .fetch_all(&mut *conn)
     .await
     .context("reading failed tenants")?;
-    let recent_runs = recent_runs(&mut conn).await?;
+    let recent_runs = recent_runs(conn).await?;
     Ok(StatusReport {
         initialized,
         master,
@@ -143,7 +154,7 @@ pub async fn status(
 }
 
 async fn recent_runs(conn: &mut PgConnection) -> Result<Vec<RecentRun>, EngineError> {
-    let rows = sqlx::query(
+    let rows = query(
         "SELECT id, command, started_at, finished_at, outcome, succeeded, failed, skipped \
          FROM public.tenantctl_runs ORDER BY started_at DESC LIMIT 5",
     )
@@ -180,9 +191,19 @@ pub struct TenantDetail {
 
 /// `status --tenant ORG_ID`.
 pub async fn tenant_status(db: &Database, tenant_set: &MigrationSet, org: &OrgId) -> Result<TenantDetail, EngineError> {
-    let mut conn = db.pool().acquire().await.context("connecting")?;
-    bootstrap::require(&mut conn).await?;
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS}, last_error FROM public.tenants WHERE org_id = $1")))
+    let mut tx = db.pool().begin().await.context("connecting")?;
+    let detail = tenant_status_in(&mut tx, tenant_set, org).await?;
+    tx.commit().await.context("reading the status")?;
+    Ok(detail)
+}
+
+async fn tenant_status_in(
+    conn: &mut PgConnection,
+    tenant_set: &MigrationSet,
+    org: &OrgId,
+) -> Result<TenantDetail, EngineError> {
+    bootstrap::require(conn).await?;
+    let row = query(AssertSqlSafe(format!("SELECT {COLUMNS}, last_error FROM public.tenants WHERE org_id = $1")))
         .bind(org.as_str())
         .fetch_optional(&mut *conn)
         .await
@@ -191,7 +212,7 @@ pub async fn tenant_status(db: &Database, tenant_set: &MigrationSet, org: &OrgId
     let tenant = tenant_from_row(&row).context("reading the registry")?;
     let last_error: Option<String> = row.try_get("last_error").context("reading the registry")?;
     let applied =
-        TrackingTable::tenant(&tenant.schema).read_if_exists(&mut conn).await.context("reading the tracking table")?;
+        TrackingTable::tenant(&tenant.schema).read_if_exists(conn).await.context("reading the tracking table")?;
     let pending = pending(tenant_set, &applied);
     Ok(TenantDetail { tenant, last_error, applied, pending })
 }

@@ -1,5 +1,7 @@
 //! `migrate-tenants` and `rollback-tenants`: the fan-out of the runner over the registry.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 use tenantctl_migrations::{MigrationSet, PlanError, RollbackTarget, TransactionMode, Version};
 use uuid::Uuid;
@@ -69,9 +71,10 @@ pub async fn migrate_tenants(
     if !tenants.is_empty() {
         // What may run: never applied anywhere, or above the least advanced target's mirror.
         let floor = registry::lowest_mirror(db.pool(), &tenants).await?;
-        request
-            .gate
-            .check(request.set.iter().map(|m| m.version).filter(|v| !central.contains(*v) || v.as_i64() > floor))?;
+        let may_run: Vec<_> =
+            request.set.iter().filter(|m| !central.contains(m.version) || m.version.as_i64() > floor).collect();
+        request.gate.check(may_run.iter().map(|m| m.version))?;
+        request.settings.check_sessions(may_run.iter().map(|m| &m.up))?;
     }
     let direction = Direction::Up { create_schema: None, allow_out_of_order, central: &central, phase: None };
     execute(db, &request, direction, &tenants, up_to_date, reporter).await
@@ -97,7 +100,9 @@ pub async fn rollback_tenants(
     {
         return Err(missing.into());
     }
-    request.gate.check(plans.iter().flat_map(|r| r.versions.iter().copied()))?;
+    let reverting: BTreeSet<Version> = plans.iter().flat_map(|r| r.versions.iter().copied()).collect();
+    request.gate.check(reverting.iter().copied())?;
+    request.settings.check_sessions(reverting.iter().filter_map(|v| request.set.get(*v)?.down.as_ref()))?;
     let report = execute(db, &request, direction, &tenants, 0, reporter).await?;
     if !request.dry_run {
         central::forget_unapplied(db.pool()).await?;

@@ -1,5 +1,6 @@
 //! Tracking tables: `public.tenantctl_master_migrations` and each tenant's `<schema>.tenantctl_migrations`.
-//! One definition serves both.
+//! One definition serves both. Their statements name the table, so each tenant's differ: they are never
+//! kept prepared (a statement cache would only churn).
 
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use sqlx::{AssertSqlSafe, PgConnection, Row};
 use tenantctl_migrations::{AppliedMigration, Checksum, Migration, Version};
 
 use crate::SchemaName;
+use crate::statements::query;
 
 /// A tracking table, by its qualified and quoted name.
 #[derive(Debug, Clone)]
@@ -87,15 +89,14 @@ impl TrackingTable {
     }
 
     /// Reads the table; an empty list when it does not exist (read-only commands never create it).
+    /// Plain SQL without parameters: one round trip each, in or out of a transaction.
     pub(crate) async fn read_if_exists(&self, conn: &mut PgConnection) -> Result<Vec<AppliedRow>, sqlx::Error> {
-        let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
-            .bind(&self.qualified)
-            .fetch_one(&mut *conn)
-            .await?;
+        let exists = format!("SELECT to_regclass('{}') IS NOT NULL", self.qualified.replace('\'', "''"));
+        let exists: bool = sqlx::raw_sql(AssertSqlSafe(exists)).fetch_one(&mut *conn).await?.try_get(0)?;
         if !exists {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(AssertSqlSafe(self.select_sql())).fetch_all(conn).await?;
+        let rows = sqlx::raw_sql(AssertSqlSafe(self.select_sql())).fetch_all(conn).await?;
         rows.iter().map(row_to_applied).collect()
     }
 
@@ -107,7 +108,7 @@ impl TrackingTable {
             self.qualified
         );
         let (versions, names, checksums, durations) = columns(ran);
-        sqlx::query(AssertSqlSafe(sql))
+        query(AssertSqlSafe(sql))
             .bind(versions)
             .bind(names)
             .bind(checksums)
@@ -122,7 +123,7 @@ impl TrackingTable {
     pub(crate) async fn forget(&self, conn: &mut PgConnection, versions: &[Version]) -> Result<(), sqlx::Error> {
         let sql = format!("DELETE FROM {} WHERE version = ANY($1)", self.qualified);
         let versions: Vec<i64> = versions.iter().map(|v| v.as_i64()).collect();
-        sqlx::query(AssertSqlSafe(sql)).bind(versions).execute(conn).await?;
+        query(AssertSqlSafe(sql)).bind(versions).execute(conn).await?;
         Ok(())
     }
 }

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Row};
 use tenantctl_migrations::{Checksum, MigrationSet, Version};
 
+use crate::statements::{in_transaction, query_as, query_scalar};
 use crate::{Database, EngineError, SchemaName, bootstrap, error::Context, identity::quote_ident};
 
 /// Tracking tables read per query.
@@ -110,7 +111,7 @@ fn outlier(t: &Target, differences: Vec<String>) -> Outlier {
 }
 
 async fn targets(pool: &PgPool) -> Result<Vec<Target>, EngineError> {
-    let rows = sqlx::query(
+    let rows = sqlx::raw_sql(
         "SELECT org_id, schema_name, schema_version, migration_count FROM public.tenants \
          WHERE status IN ('ACTIVE', 'FAILED') ORDER BY created_at, id",
     )
@@ -134,11 +135,14 @@ async fn targets(pool: &PgPool) -> Result<Vec<Target>, EngineError> {
 /// The canonical structure of each schema: `kind name: definition` lines, schema names removed.
 async fn structure(pool: &PgPool, schemas: &[&str]) -> Result<BTreeMap<String, BTreeSet<String>>, EngineError> {
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let existing: Vec<String> = sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname = ANY($1)")
-        .bind(schemas)
-        .fetch_all(pool)
-        .await
-        .context("reading pg_namespace")?;
+    let existing: Vec<String> = in_transaction(pool, async |conn| {
+        query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname = ANY($1)")
+            .bind(schemas)
+            .fetch_all(conn)
+            .await
+    })
+    .await
+    .context("reading pg_namespace")?;
     for schema in existing {
         out.entry(schema).or_default();
     }
@@ -204,7 +208,9 @@ async fn structure(pool: &PgPool, schemas: &[&str]) -> Result<BTreeMap<String, B
     ];
     for sql in queries {
         let rows: Vec<(String, String, Option<String>)> =
-            sqlx::query_as(sql).bind(schemas).fetch_all(pool).await.context("reading the catalog")?;
+            in_transaction(pool, async |conn| query_as(sql).bind(schemas).fetch_all(conn).await)
+                .await
+                .context("reading the catalog")?;
         for (schema, key, definition) in rows {
             let definition = unqualify(&definition.unwrap_or_default(), &schema);
             out.entry(schema).or_default().insert(format!("{key}: {definition}"));
@@ -300,12 +306,16 @@ fn differences(own: &BTreeSet<String>, reference: &BTreeSet<String>) -> Vec<Stri
 
 /// Each tenant's tracking table against the files and the registry mirror, in batches.
 async fn history(pool: &PgPool, targets: &[Target], set: &MigrationSet) -> Result<Vec<Outlier>, EngineError> {
-    let exists: BTreeSet<String> = sqlx::query_scalar(
-        "SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE c.relname = 'tenantctl_migrations' AND n.nspname = ANY($1)",
-    )
-    .bind(targets.iter().map(|t| t.schema.as_str()).collect::<Vec<_>>())
-    .fetch_all(pool)
+    let schemas: Vec<&str> = targets.iter().map(|t| t.schema.as_str()).collect();
+    let exists: BTreeSet<String> = in_transaction(pool, async |conn| {
+        query_scalar(
+            "SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relname = 'tenantctl_migrations' AND n.nspname = ANY($1)",
+        )
+        .bind(&schemas)
+        .fetch_all(conn)
+        .await
+    })
     .await
     .context("reading the catalog")?
     .into_iter()
@@ -325,7 +335,9 @@ async fn history(pool: &PgPool, targets: &[Target], set: &MigrationSet) -> Resul
             .collect::<Vec<_>>()
             .join(" UNION ALL ");
         let rows: Vec<(String, i64, String)> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await.context("reading tracking tables")?;
+            in_transaction(pool, async |conn| query_as(sqlx::AssertSqlSafe(sql)).fetch_all(conn).await)
+                .await
+                .context("reading tracking tables")?;
         for t in batch {
             let applied: Vec<(i64, &str)> =
                 rows.iter().filter(|(s, ..)| s == t.schema.as_str()).map(|(_, v, c)| (*v, c.as_str())).collect();
