@@ -85,7 +85,7 @@ pub(crate) enum LogFormat {
 /// Timeouts and concurrency of commands that run tenant transactions.
 #[derive(Debug, Args, Clone, Default)]
 pub(crate) struct RunArgs {
-    /// Tenants migrated at once [default: from tenantctl.toml, else 4].
+    /// Tenants migrated at once [default: from tenantctl.toml, else 8].
     #[arg(long, env = "TENANTCTL_CONCURRENCY", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub(crate) concurrency: Option<u32>,
     /// lock_timeout of every migration transaction, e.g. 500ms, 5s [default: 5s].

@@ -14,8 +14,6 @@ use crate::exit::InputError;
 use crate::tls::{Pem, check_file, check_url_files};
 
 const DEFAULT_CONFIG: &str = "tenantctl.toml";
-/// The default concurrency; `make bench` sweeps 1, 2, 4, 8, 16 (README, "Benchmark").
-const DEFAULT_CONCURRENCY: usize = 4;
 
 /// `tenantctl.toml`. Unknown keys and wrong types are input errors naming the key.
 #[derive(Debug, Default, Deserialize)]
@@ -76,15 +74,15 @@ impl Settings {
                 })
                 .transpose()
         };
+        let defaults = RunSettings::default();
         let concurrency = match (run.concurrency, file.concurrency) {
             (Some(n), _) => n as usize,
             (None, Some(n)) if (1..=1000).contains(&n) => n,
             (None, Some(n)) => {
                 return Err(InputError::new(format!("config key `concurrency`: {n} must be between 1 and 1000")));
             }
-            (None, None) => DEFAULT_CONCURRENCY,
+            (None, None) => defaults.concurrency,
         };
-        let defaults = RunSettings::default();
         let run_settings = RunSettings {
             concurrency,
             lock_timeout: run
