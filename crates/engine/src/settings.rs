@@ -59,7 +59,7 @@ impl RunSettings {
 impl Default for RunSettings {
     fn default() -> Self {
         Self {
-            // The fastest level of `make bench`'s --concurrency sweep on a 2-core server (README, "Benchmark").
+            // The fastest level of `make bench`'s --concurrency sweep on a 2-core server (README, "Performance").
             concurrency: 8,
             lock_timeout: Duration::from_secs(5),
             lock_retries: 3,
@@ -67,8 +67,8 @@ impl Default for RunSettings {
             statement_timeout: None,
             connection_max_tenants: 250,
             no_transaction_lock_timeout: Duration::from_secs(60),
-            // Where the no-transaction sweep levels off: 8 gains under 1% over 4 (README, "Benchmark").
-            no_transaction_concurrency: 4,
+            // The fastest level of `make bench`'s no-transaction sweep (README, "Performance").
+            no_transaction_concurrency: 8,
             transaction_pooler: false,
         }
     }
