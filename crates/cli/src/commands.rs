@@ -5,8 +5,8 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use tenantctl_engine::{
-    Canary, Database, FanoutControl, FanoutReport, FanoutRequest, MasterRequest, MasterRollback, OrgId,
-    ProvisionRequest, Rollout, RunContext, Selection, parse_waves,
+    Canary, Database, EngineError, ErrorKind, FanoutControl, FanoutReport, FanoutRequest, MasterRequest,
+    MasterRollback, OrgId, ProvisionRequest, Rollout, RunContext, Selection, ShardReport, ShardRequest, parse_waves,
 };
 use tenantctl_lint::{FileRole, Scope};
 use tenantctl_migrations::{MigrationSet, RollbackTarget};
@@ -91,13 +91,44 @@ impl Ctx<'_> {
         }
     }
 
-    /// Lints `dir` for the gate in front of a run.
+    /// Lints the directory of `kind` for the gate in front of a run.
     async fn gate(&self, db: &Database, settings: &Settings, kind: Kind, role: FileRole) -> anyhow::Result<Checked> {
         let (dir, scope) = match kind {
             Kind::Master => (&settings.master_dir, Scope::Master),
             Kind::Tenant => (&settings.tenant_dir, Scope::Tenant),
         };
         gate::check(db, dir, scope, role, settings.naming.prefix(), self.gate).await
+    }
+
+    /// Applies `shard_master_dir` on the listed shards (`default` only when there is such a
+    /// directory), after the control database's own work.
+    async fn migrate_shards(
+        &self,
+        db: &Database,
+        settings: &Settings,
+        set: &MigrationSet,
+        dry_run: bool,
+    ) -> anyhow::Result<Vec<ShardReport>> {
+        let mut targets = settings.shard_targets(self.command);
+        targets.retain(|t| t.connect.is_some() || settings.shard_master_dir.is_some());
+        if targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let checked = match &settings.shard_master_dir {
+            Some(dir) => {
+                Some(gate::check(db, dir, Scope::Master, FileRole::Up, settings.naming.prefix(), self.gate).await?)
+            }
+            None => None,
+        };
+        let gate = checked.as_ref().map(|c| c.gate.clone()).unwrap_or_default();
+        let request =
+            ShardRequest { set, extensions: &settings.extensions, settings: &settings.run, gate: &gate, dry_run };
+        let reports =
+            tenantctl_engine::migrate_shards(db, &targets, &request, &self.progress(Verb::Apply, false)).await;
+        for error in reports.iter().filter_map(|r| r.error.as_ref()) {
+            checked.as_ref().inspect(|c| c.explain_refusal(error));
+        }
+        Ok(reports)
     }
 
     fn progress(&self, verb: Verb, dry_run: bool) -> Progress {
@@ -164,6 +195,14 @@ fn load(dir: &Path) -> anyhow::Result<MigrationSet> {
     Ok(MigrationSet::load(dir)?)
 }
 
+/// The files of `shard_master_dir`; none without one.
+fn load_shard_set(settings: &Settings) -> anyhow::Result<MigrationSet> {
+    match &settings.shard_master_dir {
+        Some(dir) => load(dir),
+        None => Ok(MigrationSet::from_migrations(Vec::new())),
+    }
+}
+
 fn rollback_target(args: &RollbackArgs) -> RollbackTarget {
     match (args.steps, args.to) {
         (Some(n), _) => RollbackTarget::Steps(n),
@@ -175,6 +214,7 @@ fn rollback_target(args: &RollbackArgs) -> RollbackTarget {
 async fn migrate_master(ctx: &Ctx<'_>, run: &RunArgs, dry_run: bool) -> anyhow::Result<u8> {
     let settings = ctx.settings(run)?;
     let set = load(&settings.master_dir)?;
+    let shard_set = load_shard_set(&settings)?;
     let db = ctx.connect(&settings).await?;
     let checked = ctx.gate(&db, &settings, Kind::Master, FileRole::Up).await?;
     let run_context = ctx.run_context();
@@ -188,8 +228,32 @@ async fn migrate_master(ctx: &Ctx<'_>, run: &RunArgs, dry_run: bool) -> anyhow::
     };
     let report =
         checked.guard(tenantctl_engine::migrate_master(&db, request, &ctx.progress(Verb::Apply, false)).await)?;
-    ctx.print(|| render::master_json(&report, Verb::Apply), |out| render::master_text(out, &report, Verb::Apply))?;
-    Ok(exit::SUCCESS)
+    let shards = ctx.migrate_shards(&db, &settings, &shard_set, dry_run).await?;
+    ctx.print(
+        || {
+            let mut json = render::master_json(&report, Verb::Apply);
+            if !shards.is_empty() {
+                json["shards"] = render::shards_json(&shards);
+            }
+            json
+        },
+        |out| {
+            render::master_text(out, &report, Verb::Apply)?;
+            render::shards_text(out, &shards, dry_run)
+        },
+    )?;
+    Ok(shards_exit_code(&shards))
+}
+
+/// 0 when every shard succeeded; 2 when a shard's files were refused (checksums, order); else 1
+/// when a shard failed or could not be reached.
+fn shards_exit_code(shards: &[ShardReport]) -> u8 {
+    let kinds: Vec<ErrorKind> = shards.iter().filter_map(|s| s.error.as_ref().map(EngineError::kind)).collect();
+    match kinds.as_slice() {
+        [] => exit::SUCCESS,
+        kinds if kinds.contains(&ErrorKind::Input) => exit::INPUT,
+        _ => exit::FAILURE,
+    }
 }
 
 async fn rollback_master(ctx: &Ctx<'_>, run: &RunArgs, rollback: &RollbackArgs) -> anyhow::Result<u8> {
@@ -393,8 +457,13 @@ async fn status(ctx: &Ctx<'_>, run: &RunArgs, tenant: Option<&str>, check: bool,
         return Ok(exit::SUCCESS);
     }
     let master_set = load(&settings.master_dir)?;
+    let shard_set = load_shard_set(&settings)?;
     let db = ctx.connect(&settings).await?;
     let report = tenantctl_engine::status(&db, &master_set, &tenant_set).await?;
+    let shards = match settings.has_shards() {
+        true => tenantctl_engine::shard_status(&db, &settings.shard_targets(ctx.command), &shard_set).await?,
+        false => Vec::new(),
+    };
     let verified = match verify && report.initialized {
         true => Some(tenantctl_engine::verify(&db, &tenant_set).await?),
         false => None,
@@ -402,6 +471,9 @@ async fn status(ctx: &Ctx<'_>, run: &RunArgs, tenant: Option<&str>, check: bool,
     ctx.print(
         || {
             let mut json = render::status_json(&report);
+            if !shards.is_empty() {
+                json["shards"] = render::shard_status_json(&shards);
+            }
             if let Some(v) = &verified {
                 json["verify"] = render::verify_json(v);
             }
@@ -409,10 +481,13 @@ async fn status(ctx: &Ctx<'_>, run: &RunArgs, tenant: Option<&str>, check: bool,
         },
         |out| {
             render::status_text(out, &report)?;
+            render::shard_status_text(out, &shards)?;
             verified.as_ref().map_or(Ok(()), |v| render::verify_text(out, v))
         },
     )?;
-    let healthy = report.healthy() && verified.as_ref().is_none_or(|v| v.clean());
+    let healthy = report.healthy()
+        && shards.iter().all(tenantctl_engine::ShardStatus::healthy)
+        && verified.as_ref().is_none_or(|v| v.clean());
     Ok(if check && !healthy { exit::FAILURE } else { exit::SUCCESS })
 }
 

@@ -68,10 +68,17 @@ impl Checked {
     /// Passes the engine's result through; when the gate refused, first prints the findings of the
     /// refused files on stderr.
     pub(crate) fn guard<T>(&self, result: Result<T, EngineError>) -> Result<T, EngineError> {
-        if let Err(EngineError::Unsafe { versions }) = &result {
-            self.explain(versions);
+        if let Err(error) = &result {
+            self.explain_refusal(error);
         }
         result
+    }
+
+    /// When `error` is the gate's refusal, prints the findings of the refused files on stderr.
+    pub(crate) fn explain_refusal(&self, error: &EngineError) {
+        if let EngineError::Unsafe { versions } = error {
+            self.explain(versions);
+        }
     }
 
     fn explain(&self, versions: &[tenantctl_migrations::Version]) {

@@ -4,7 +4,10 @@
 use std::io::{self, Write};
 
 use serde_json::{Value, json};
-use tenantctl_engine::{FanoutReport, MasterReport, Outcome, StatusReport, TenantDetail, TenantResult, VerifyReport};
+use tenantctl_engine::{
+    FanoutReport, MasterReport, Outcome, ShardOutcome, ShardReport, ShardStatus, StatusReport, TenantDetail,
+    TenantResult, VerifyReport,
+};
 
 /// How a fan-out's versions are named in its output.
 #[derive(Debug, Clone, Copy)]
@@ -146,6 +149,82 @@ pub(crate) fn master_text(out: &mut dyn Write, report: &MasterReport, verb: Verb
             if report.dry_run { verb_word(verb) } else { verb.key() }
         ),
     }
+}
+
+/// `migrate-master`'s `shards` section: per shard name, what was applied, the outcome and the error.
+pub(crate) fn shards_json(shards: &[ShardReport]) -> Value {
+    let entry = |s: &ShardReport| {
+        json!({
+            "applied": s.applied,
+            "batch": s.batch,
+            "outcome": s.outcome,
+            "error": s.error.as_ref().map(ToString::to_string),
+        })
+    };
+    Value::Object(shards.iter().map(|s| (s.name.clone(), entry(s))).collect())
+}
+
+/// `migrate-master`'s shards for people: a line per file, and one per shard saying how it ended.
+pub(crate) fn shards_text(out: &mut dyn Write, shards: &[ShardReport], dry_run: bool) -> io::Result<()> {
+    for s in shards {
+        for m in &s.applied {
+            match dry_run {
+                true => writeln!(out, "shard {}: would apply {}", s.name, m.file)?,
+                false => writeln!(out, "shard {}: applied {} ({} ms)", s.name, m.file, m.duration_ms)?,
+            }
+        }
+        let error = s.error.as_ref().map(ToString::to_string).unwrap_or_default();
+        match (s.outcome, s.applied.len(), s.batch) {
+            (ShardOutcome::Unreachable, _, _) => writeln!(out, "shard {}: UNREACHABLE: {error}", s.name)?,
+            (ShardOutcome::Failed, _, _) => writeln!(out, "shard {}: FAILED: {error}", s.name)?,
+            (ShardOutcome::Succeeded, 0, _) => writeln!(out, "shard {}: nothing to apply", s.name)?,
+            (ShardOutcome::Succeeded, n, Some(batch)) => {
+                writeln!(out, "shard {}: {n} migration(s) applied as batch {batch}", s.name)?
+            }
+            (ShardOutcome::Succeeded, n, None) => writeln!(out, "shard {}: {n} migration(s) to apply", s.name)?,
+        }
+    }
+    Ok(())
+}
+
+/// `status`'s `shards` section: per shard name, its state.
+pub(crate) fn shard_status_json(shards: &[ShardStatus]) -> Value {
+    let entry = |s: &ShardStatus| {
+        json!({
+            "reachable": s.reachable,
+            "error": s.error,
+            "version": s.version,
+            "pending": s.pending,
+            "tenants": s.tenants,
+        })
+    };
+    Value::Object(shards.iter().map(|s| (s.name.clone(), entry(s))).collect())
+}
+
+/// `status`'s shards for people (nothing when no shard is listed).
+pub(crate) fn shard_status_text(out: &mut dyn Write, shards: &[ShardStatus]) -> io::Result<()> {
+    if shards.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "shards:")?;
+    for s in shards {
+        match (&s.error, s.version) {
+            (Some(error), _) => writeln!(out, "  {}: UNREACHABLE, {} tenant(s): {error}", s.name, s.tenants)?,
+            (None, version) => {
+                let version = version.map_or_else(|| "none".to_owned(), |v| v.to_string());
+                let pending = s.pending.len();
+                writeln!(
+                    out,
+                    "  {}: reachable, version {version}, {pending} pending, {} tenant(s)",
+                    s.name, s.tenants
+                )?;
+            }
+        }
+        for file in &s.pending {
+            writeln!(out, "    pending {file}")?;
+        }
+    }
+    Ok(())
 }
 
 /// `status` as JSON.

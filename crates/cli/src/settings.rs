@@ -1,13 +1,14 @@
 //! Settings resolve here, once: flag > environment (both via clap) > `tenantctl.toml` > default.
 //! The engine receives plain structs and never sees clap, the environment or the file.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Deserialize;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
-use tenantctl_engine::{ConnectSettings, RunSettings, SchemaNaming, TenantRoles};
+use tenantctl_engine::{ConnectSettings, DEFAULT_SHARD, RunSettings, SchemaNaming, ShardTarget, TenantRoles};
 
 use crate::args::{GlobalArgs, RoleArgs, RunArgs};
 use crate::exit::InputError;
@@ -35,6 +36,26 @@ struct FileConfig {
     create_role: Option<bool>,
     role_group: Option<String>,
     transaction_pooler: Option<bool>,
+    shard_master_dir: Option<PathBuf>,
+    #[serde(default)]
+    shards: BTreeMap<String, ShardFile>,
+}
+
+/// A `[shards.<name>]` table of `tenantctl.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShardFile {
+    url: Option<String>,
+    concurrency: Option<usize>,
+}
+
+/// A shard as configured: where it is (`None`: `default`, the control database itself), and how
+/// many connections its work may use.
+#[derive(Debug)]
+struct ShardConfig {
+    name: String,
+    options: Option<PgConnectOptions>,
+    concurrency: usize,
 }
 
 /// Everything a command needs, resolved.
@@ -46,6 +67,10 @@ pub(crate) struct Settings {
     pub(crate) extensions: Vec<String>,
     pub(crate) run: RunSettings,
     pub(crate) connect_timeout: Duration,
+    /// Migrations for `public` on every shard, if any.
+    pub(crate) shard_master_dir: Option<PathBuf>,
+    /// The shards listed in the file or the environment, by name.
+    shards: Vec<ShardConfig>,
     /// Tenant roles as the file sets them; [`Settings::tenant_roles`] lays the flags over them.
     roles: TenantRoles,
 }
@@ -54,10 +79,10 @@ impl Settings {
     /// Resolves settings from the command line (flags and environment) and the configuration file.
     pub(crate) fn resolve(global: &GlobalArgs, run: &RunArgs) -> Result<Self, InputError> {
         let (file, base) = load_file(global.config.as_deref())?;
-        let dir = |flag: &Option<PathBuf>, from_file: Option<PathBuf>, default: &str| match (flag, from_file) {
-            (Some(p), _) => p.clone(),
-            (None, Some(p)) => base.join(p),
-            (None, None) => PathBuf::from(default),
+        let dir = |flag: &Option<PathBuf>, from_file: Option<PathBuf>| match (flag, from_file) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(p)) => Some(base.join(p)),
+            (None, None) => None,
         };
         let naming =
             SchemaNaming::new(file.schema_prefix.as_deref().unwrap_or("tid_"), file.schema_hash_len.unwrap_or(10))
@@ -104,9 +129,14 @@ impl Settings {
                 .max(1),
             transaction_pooler: global.transaction_pooler.or(file.transaction_pooler).unwrap_or(false),
         };
+        let shard_env: Vec<(String, String)> =
+            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
         Ok(Self {
-            master_dir: dir(&global.master_dir, file.master_dir, "master_migrations"),
-            tenant_dir: dir(&global.tenant_dir, file.tenant_dir, "tenant_migrations"),
+            master_dir: dir(&global.master_dir, file.master_dir).unwrap_or_else(|| "master_migrations".into()),
+            tenant_dir: dir(&global.tenant_dir, file.tenant_dir).unwrap_or_else(|| "tenant_migrations".into()),
+            shard_master_dir: dir(&global.shard_master_dir, file.shard_master_dir)
+                .or_else(|| Some(PathBuf::from("shard_master_migrations")).filter(|p| p.is_dir())),
+            shards: resolve_shards(file.shards, &shard_env, run_settings.concurrency)?,
             naming,
             extensions: file.extensions.unwrap_or_default(),
             run: run_settings,
@@ -133,14 +163,100 @@ impl Settings {
             Some(url) => parse_database_url(url)?,
             None => from_db_vars(&|name| std::env::var(name).ok())?,
         };
-        Ok(ConnectSettings {
+        Ok(self.connect_settings(options, command, self.run.concurrency))
+    }
+
+    /// Whether `tenantctl.toml` or the environment lists any shard.
+    pub(crate) fn has_shards(&self) -> bool {
+        !self.shards.is_empty()
+    }
+
+    /// The listed shards, ready to connect to.
+    pub(crate) fn shard_targets(&self, command: &str) -> Vec<ShardTarget> {
+        let target = |shard: &ShardConfig| ShardTarget {
+            name: shard.name.clone(),
+            connect: shard.options.clone().map(|options| self.connect_settings(options, command, shard.concurrency)),
+        };
+        self.shards.iter().map(target).collect()
+    }
+
+    fn connect_settings(&self, options: PgConnectOptions, command: &str, concurrency: usize) -> ConnectSettings {
+        ConnectSettings {
             // PgBouncer refuses startup parameters it does not know unless told to ignore them, and
             // tenantctl reads no floating-point values.
             options: options.application_name(&format!("tenantctl/{command}")).extra_float_digits(None),
             connect_timeout: self.connect_timeout,
-            max_connections: u32::try_from(self.run.concurrency + 1).unwrap_or(u32::MAX),
-        })
+            max_connections: u32::try_from(concurrency + 1).unwrap_or(u32::MAX),
+        }
     }
+}
+
+/// The shards of the file, with their URLs set or overridden (or new shards defined) by
+/// `TENANTCTL_SHARD_<NAME>_URL` variables among `env`.
+fn resolve_shards(
+    mut file: BTreeMap<String, ShardFile>,
+    env: &[(String, String)],
+    default_concurrency: usize,
+) -> Result<Vec<ShardConfig>, InputError> {
+    let mut from_env: BTreeMap<String, (String, String)> = env
+        .iter()
+        .filter_map(|(var, url)| {
+            let name = var.strip_prefix("TENANTCTL_SHARD_")?.strip_suffix("_URL")?;
+            Some((name.to_ascii_lowercase(), (var.clone(), url.clone())))
+        })
+        .collect();
+    for name in from_env.keys() {
+        file.entry(name.clone()).or_default();
+    }
+    file.into_iter()
+        .map(|(name, shard)| {
+            let env_url = from_env.remove(&name);
+            resolve_shard(name, shard, env_url, default_concurrency)
+        })
+        .collect()
+}
+
+/// One shard: its name checked, its URL (the variable's, else the file's) parsed like the main one.
+fn resolve_shard(
+    name: String,
+    file: ShardFile,
+    env_url: Option<(String, String)>,
+    default_concurrency: usize,
+) -> Result<ShardConfig, InputError> {
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        return Err(InputError::new(format!(
+            "shard name `{name}` is invalid: shard names must match [a-z0-9_]+ (lowercase letters, digits, `_`)"
+        )));
+    }
+    let concurrency = match file.concurrency {
+        None => default_concurrency,
+        Some(n) if (1..=1000).contains(&n) => n,
+        Some(n) => {
+            return Err(InputError::new(format!(
+                "config key `shards.{name}.concurrency`: {n} must be between 1 and 1000"
+            )));
+        }
+    };
+    let variable = format!("TENANTCTL_SHARD_{}_URL", name.to_ascii_uppercase());
+    let url = env_url.or_else(|| file.url.map(|url| (format!("config key `shards.{name}.url`"), url)));
+    let options = match (name == DEFAULT_SHARD, url) {
+        (true, None) => None,
+        (true, Some((source, _))) => {
+            return Err(InputError::new(format!(
+                "{source}: the `default` shard is the control database (--database-url, DATABASE_URL or DB_*); \
+                 list it as [shards.default] without a url"
+            )));
+        }
+        (false, None) => {
+            return Err(InputError::new(format!(
+                "shard `{name}` has no URL: set `shards.{name}.url` in tenantctl.toml or {variable}"
+            )));
+        }
+        (false, Some((source, url))) => {
+            Some(parse_database_url(&url).map_err(|e| InputError::new(format!("shard `{name}` ({source}): {e}")))?)
+        }
+    };
+    Ok(ShardConfig { name, options, concurrency })
 }
 
 /// Reads the configuration file: the one named, or `tenantctl.toml` if present. Relative paths in
@@ -328,5 +444,50 @@ mod tests {
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(redact("bad s3cret here", "postgres://u:s3cret@h/db"), "bad *** here");
+    }
+
+    fn shards(toml_text: &str, env: &[(&str, &str)]) -> Result<Vec<ShardConfig>, String> {
+        let file: FileConfig = toml::from_str(toml_text).map_err(|e| e.message().to_owned())?;
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        resolve_shards(file.shards, &env, 8).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn shards_come_from_the_file_and_the_environment() {
+        let file = "[shards.eu1]\nurl = \"postgres://u:pw@eu1.internal/app\"\nconcurrency = 3\n[shards.default]\n";
+        let env =
+            [("TENANTCTL_SHARD_US2_URL", "postgres://u@us2.internal:5433/app"), ("TENANTCTL_SHARD_MASTER_DIR", "x")];
+        let resolved = shards(file, &env).unwrap();
+        let names: Vec<&str> = resolved.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["default", "eu1", "us2"]);
+        assert!(resolved[0].options.is_none(), "default is the control database");
+        assert_eq!(resolved[1].concurrency, 3);
+        assert_eq!(resolved[2].options.as_ref().unwrap().get_port(), 5433);
+        assert_eq!(resolved[2].concurrency, 8);
+
+        let overridden = shards(file, &[("TENANTCTL_SHARD_EU1_URL", "postgres://u@eu1.other/app")]).unwrap();
+        assert_eq!(overridden[1].options.as_ref().unwrap().get_host(), "eu1.other");
+    }
+
+    #[test]
+    fn bad_shard_settings_name_what_to_fix() {
+        let refused = |file: &str, env: &[(&str, &str)], expected: &str| {
+            let message = shards(file, env).unwrap_err();
+            assert!(message.contains(expected), "{file} {env:?}: {message}");
+            assert!(!message.contains("s3cret"), "{message}");
+        };
+        refused("[shards.EU1]\nurl = \"postgres://h/db\"", &[], "shard name `EU1` is invalid");
+        refused("", &[("TENANTCTL_SHARD_EU-1_URL", "postgres://h/db")], "[a-z0-9_]+");
+        refused("[shards.default]\nurl = \"postgres://h/db\"", &[], "control database");
+        refused(
+            "[shards.default]",
+            &[("TENANTCTL_SHARD_DEFAULT_URL", "postgres://h/db")],
+            "TENANTCTL_SHARD_DEFAULT_URL",
+        );
+        refused("[shards.eu1]\nconcurrency = 2", &[], "`shards.eu1.url` in tenantctl.toml or TENANTCTL_SHARD_EU1_URL");
+        refused("[shards.eu1]\nurl = \"postgres://h/db\"\nconcurrency = 0", &[], "between 1 and 1000");
+        refused("[shards.eu1]\nurl = \"mysql://u:s3cret@h/db\"", &[], "shard `eu1` (config key `shards.eu1.url`)");
+        refused("[shards.eu1]\nurl = \"postgres://u:s3cret@/db\"", &[], "invalid database URL");
+        refused("[shards.eu1]\nurl = \"postgres://h/db\"\nport = 5432", &[], "unknown field `port`");
     }
 }

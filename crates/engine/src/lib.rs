@@ -1,5 +1,5 @@
 //! The PostgreSQL side of tenantctl: bootstrap tables, the tenant registry, tracking tables, locks,
-//! the runner for one schema, provisioning, the fan-out, and the events they report.
+//! the runner for one schema, provisioning, the fan-out, shards, and the events they report.
 //! No printing and no argument parsing here: the CLI renders what the engine reports and returns.
 #![warn(missing_docs)]
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
@@ -26,6 +26,8 @@ mod rollout;
 mod runner;
 mod runs;
 mod settings;
+mod shard_status;
+mod shards;
 mod statements;
 mod status;
 mod tenants;
@@ -45,6 +47,8 @@ pub use registry::{Selection, Tenant, TenantStatus};
 pub use rollout::{Canary, Rollout, RolloutError, parse_waves};
 pub use runs::RunContext;
 pub use settings::{RunSettings, TenantRoles};
+pub use shard_status::{ShardStatus, shard_status};
+pub use shards::{DEFAULT_SHARD, ShardOutcome, ShardReport, ShardRequest, ShardTarget, migrate_shards};
 pub use status::{
     FailedTenant, MasterStatus, RecentRun, StatusReport, TenantCounts, TenantDetail, status, tenant_status,
 };

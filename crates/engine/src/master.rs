@@ -82,9 +82,7 @@ async fn migrate_locked(
 ) -> Result<MasterReport, EngineError> {
     let bootstrap_version = bootstrap::current(conn).await?;
     let applied = read_applied(conn, bootstrap_version > 0).await?;
-    let pending = plan_up(&applied.iter().map(AppliedRow::as_applied).collect::<Vec<_>>(), request.set, false)?;
-    request.gate.check(pending.iter().map(|m| m.version))?;
-    request.settings.check_sessions(pending.iter().map(|m| &m.up))?;
+    let pending = plan_pending(&applied, request.set, request.gate, request.settings)?;
     if request.dry_run {
         let steps = usize::try_from(bootstrap::latest() - bootstrap_version).unwrap_or(0);
         return Ok(report(None, steps, planned(&pending), None));
@@ -96,6 +94,20 @@ async fn migrate_locked(
     let steps = run_recorded(conn, db, request.run, work, request.settings, Apply::Up(batch), reporter).await?;
     let batch = (!steps.is_empty()).then_some(batch);
     Ok(report(Some(request.run.run_id), bootstrap_steps, steps, batch))
+}
+
+/// The migrations of `set` not in `applied`, in version order, once the checksums of the applied
+/// ones match their files, the gate lets them pass, and the connection can run them.
+pub(crate) fn plan_pending<'s>(
+    applied: &[AppliedRow],
+    set: &'s MigrationSet,
+    gate: &Gate,
+    settings: &RunSettings,
+) -> Result<Vec<&'s Migration>, EngineError> {
+    let pending = plan_up(&applied.iter().map(AppliedRow::as_applied).collect::<Vec<_>>(), set, false)?;
+    gate.check(pending.iter().map(|m| m.version))?;
+    settings.check_sessions(pending.iter().map(|m| &m.up))?;
+    Ok(pending)
 }
 
 /// What `rollback-master` needs besides the database.
@@ -150,7 +162,11 @@ async fn rollback_locked(
 }
 
 /// The global lock, unless this is a dry run.
-async fn lock_unless(dry_run: bool, db: &Database, reporter: &dyn Reporter) -> Result<Option<GlobalLock>, EngineError> {
+pub(crate) async fn lock_unless(
+    dry_run: bool,
+    db: &Database,
+    reporter: &dyn Reporter,
+) -> Result<Option<GlobalLock>, EngineError> {
     match dry_run {
         true => Ok(None),
         false => GlobalLock::acquire(db.pool(), reporter).await.map(Some),
@@ -158,10 +174,10 @@ async fn lock_unless(dry_run: bool, db: &Database, reporter: &dyn Reporter) -> R
 }
 
 /// Releases the global lock (if held) whatever the result; the result's error comes first.
-async fn finish_locked(
+pub(crate) async fn finish_locked<T>(
     lock: Option<GlobalLock>,
-    result: Result<MasterReport, EngineError>,
-) -> Result<MasterReport, EngineError> {
+    result: Result<T, EngineError>,
+) -> Result<T, EngineError> {
     let released = match lock {
         Some(lock) => lock.release().await,
         None => Ok(()),
@@ -183,29 +199,39 @@ async fn run_recorded(
     reporter: &dyn Reporter,
 ) -> Result<Vec<MasterStep>, EngineError> {
     runs::start(db.pool(), run).await?;
-    let mut steps = Vec::new();
-    let mut result = Ok(());
-    for (migration, script) in work {
-        match run_one(conn, migration, script, settings, &apply).await {
-            Ok(step) => {
-                let elapsed = std::time::Duration::from_millis(u64::try_from(step.duration_ms).unwrap_or(u64::MAX));
-                reporter.report(&Event::MasterMigration { version: step.version, file: step.file.clone(), elapsed });
-                steps.push(step);
-            }
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        }
-    }
+    let (steps, result) = run_steps(conn, &TrackingTable::master(), work, settings, &apply, reporter).await;
     let summary = Summary { succeeded: steps.len(), failed: usize::from(result.is_err()), ..Summary::default() };
     runs::finish(db.pool(), run.run_id, &summary, if result.is_ok() { "succeeded" } else { "failed" }).await?;
     result.map(|()| steps)
 }
 
+/// Applies or reverts each script in order on `conn`, recorded in `table`, stopping at the first
+/// failure: the steps done, and the error that stopped them.
+pub(crate) async fn run_steps(
+    conn: &mut PgConnection,
+    table: &TrackingTable,
+    work: Vec<(&Migration, &Script)>,
+    settings: &RunSettings,
+    apply: &Apply,
+    reporter: &dyn Reporter,
+) -> (Vec<MasterStep>, Result<(), EngineError>) {
+    let mut steps = Vec::new();
+    for (migration, script) in work {
+        match run_one(conn, table, migration, script, settings, apply).await {
+            Ok(step) => {
+                let elapsed = std::time::Duration::from_millis(u64::try_from(step.duration_ms).unwrap_or(u64::MAX));
+                reporter.report(&Event::MasterMigration { version: step.version, file: step.file.clone(), elapsed });
+                steps.push(step);
+            }
+            Err(e) => return (steps, Err(e)),
+        }
+    }
+    (steps, Ok(()))
+}
+
 /// A connection of its own, out of the pool: a no-transaction master migration sets session
 /// settings on it, and closing it on any exit path keeps them out of the pool.
-async fn dedicated(db: &Database) -> Result<PgConnection, EngineError> {
+pub(crate) async fn dedicated(db: &Database) -> Result<PgConnection, EngineError> {
     let conn = db.pool().acquire().await.context("connecting")?;
     Ok(conn.detach())
 }
@@ -217,8 +243,11 @@ async fn read_applied(conn: &mut PgConnection, bootstrapped: bool) -> Result<Vec
     TrackingTable::master().read_if_exists(conn).await.context("reading public.tenantctl_master_migrations")
 }
 
-enum Apply {
+/// Which way a script goes, and the batch an applied one joins.
+pub(crate) enum Apply {
+    /// Applied, as this batch.
     Up(i32),
+    /// Reverted.
     Down,
 }
 
@@ -226,6 +255,7 @@ enum Apply {
 /// statements one at a time and the record after the last one succeeded.
 async fn run_one(
     conn: &mut PgConnection,
+    table: &TrackingTable,
     migration: &Migration,
     script: &Script,
     settings: &RunSettings,
@@ -253,7 +283,6 @@ async fn run_one(
         }
     };
     let elapsed = started.elapsed();
-    let table = TrackingTable::master();
     match apply {
         Apply::Up(batch) => table.record(&mut tx, &[Ran { migration, elapsed }], *batch).await,
         Apply::Down => table.forget(&mut tx, &[migration.version]).await,
@@ -273,7 +302,7 @@ async fn set_timeouts(conn: &mut PgConnection, lock: &str, statement: &str, loca
         .map(|_| ())
 }
 
-fn planned(migrations: &[&Migration]) -> Vec<MasterStep> {
+pub(crate) fn planned(migrations: &[&Migration]) -> Vec<MasterStep> {
     migrations.iter().map(|m| MasterStep { version: m.version, file: m.up.file_name(), duration_ms: 0 }).collect()
 }
 

@@ -217,6 +217,7 @@ async fn tenant_status_in(
     Ok(TenantDetail { tenant, last_error, applied, pending })
 }
 
-fn pending(set: &MigrationSet, applied: &[AppliedRow]) -> Vec<String> {
+/// The files of `set` whose version is not in `applied`.
+pub(crate) fn pending(set: &MigrationSet, applied: &[AppliedRow]) -> Vec<String> {
     set.iter().filter(|m| !applied.iter().any(|a| a.version == m.version)).map(|m| m.up.file_name()).collect()
 }

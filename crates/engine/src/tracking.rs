@@ -1,6 +1,6 @@
-//! Tracking tables: `public.tenantctl_master_migrations` and each tenant's `<schema>.tenantctl_migrations`.
-//! One definition serves both. Their statements name the table, so each tenant's differ: they are never
-//! kept prepared (a statement cache would only churn).
+//! Tracking tables: `public.tenantctl_master_migrations`, `public.tenantctl_shard_migrations` on each shard,
+//! and each tenant's `<schema>.tenantctl_migrations`. One definition serves them all. Their statements
+//! name the table, so each tenant's differ: they are never kept prepared (a statement cache would only churn).
 
 use std::time::Duration;
 
@@ -55,6 +55,12 @@ pub(crate) struct Ran<'a> {
 impl TrackingTable {
     pub(crate) fn master() -> Self {
         Self { qualified: "public.tenantctl_master_migrations".to_owned() }
+    }
+
+    /// `shard_master_dir`'s table on every shard: apart from the master one, since the control
+    /// database may be listed as a shard and then holds both.
+    pub(crate) fn shard() -> Self {
+        Self { qualified: "public.tenantctl_shard_migrations".to_owned() }
     }
 
     pub(crate) fn tenant(schema: &SchemaName) -> Self {
