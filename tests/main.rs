@@ -28,5 +28,6 @@ mod resilience;
 mod roles;
 mod rollback;
 mod rollout;
+mod shards;
 mod status;
 mod tls;

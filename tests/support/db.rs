@@ -62,7 +62,8 @@ impl TestDb {
         db
     }
 
-    fn blank(server: &'static str) -> Self {
+    /// A fresh database on the server `server`, with an empty project directory.
+    pub(super) fn blank(server: &'static str) -> Self {
         let name = unique_name();
         let url = with_database(server, &name);
         let pool = block_on(async {

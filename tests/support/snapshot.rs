@@ -22,7 +22,8 @@ impl Snapshot {
 
 /// Tables whose rows are part of the picture: the tool's own, wherever they are.
 const TRACKED: &str = "(table_schema = 'public' and table_name in ('tenants', \
-     'tenantctl_master_migrations', 'tenantctl_tenant_migrations', 'tenantctl_runs')) \
+     'tenantctl_master_migrations', 'tenantctl_shard_migrations', 'tenantctl_tenant_migrations', \
+     'tenantctl_runs')) \
      or table_name = 'tenantctl_migrations'";
 
 impl TestDb {
