@@ -190,3 +190,22 @@ fn status_lists_each_shard_with_reachability_version_and_tenants() {
     db.tenantctl(&["status", "--check"]).succeeds();
     assert_eq!(us2.applied(), [(1, 1), (2, 1), (3, 2)]);
 }
+
+#[test]
+fn shard_master_dir_is_relative_to_the_config_file_and_also_a_flag_and_a_variable() {
+    let db = TestDb::new();
+    let [eu1, us2] = shard_dbs();
+    db.overlay("shards/shard_master_migrations", "deploy/db/shard");
+    db.write("deploy/tenantctl.toml", format!("shard_master_dir = \"db/shard\"\n{}", eu1.toml()));
+    db.tenantctl(&["--config", "deploy/tenantctl.toml", "migrate-master"]).succeeds();
+    assert_eq!(eu1.applied(), [(1, 1), (2, 1)]);
+
+    db.write("tenantctl.toml", us2.toml());
+    db.command(&["migrate-master"]).env("TENANTCTL_SHARD_MASTER_DIR", "deploy/db/shard").run().succeeds();
+    assert_eq!(us2.applied(), [(1, 1), (2, 1)]);
+
+    db.overlay("shards/shard_master_migrations", "elsewhere");
+    db.overlay("shards/shard_master_migrations_next", "elsewhere");
+    db.tenantctl(&["migrate-master", "--shard-master-dir", "elsewhere"]).succeeds();
+    assert_eq!(us2.applied(), [(1, 1), (2, 1), (3, 2)]);
+}
