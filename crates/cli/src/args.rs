@@ -48,7 +48,8 @@ pub(crate) struct GlobalArgs {
     /// Directory of tenant migrations [default: tenant_migrations].
     #[arg(long, global = true, env = "TENANTCTL_TENANT_DIR", value_name = "DIR")]
     pub(crate) tenant_dir: Option<PathBuf>,
-    /// Directory of migrations applied to `public` on every shard [default: shard_master_migrations, if present].
+    /// Directory of migrations applied to `public` on every shard (shards: `[shards.<name>]` in
+    /// tenantctl.toml, or TENANTCTL_SHARD_<NAME>_URL) [default: shard_master_migrations, if present].
     #[arg(long, global = true, env = "TENANTCTL_SHARD_MASTER_DIR", value_name = "DIR")]
     pub(crate) shard_master_dir: Option<PathBuf>,
     /// Output format on stdout.

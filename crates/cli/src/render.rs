@@ -329,3 +329,90 @@ pub(crate) fn verify_text(out: &mut dyn Write, report: &VerifyReport) -> io::Res
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use tenantctl_engine::{EngineError, MasterStep, ShardOutcome, ShardReport, ShardStatus};
+    use tenantctl_migrations::Version;
+
+    use super::*;
+
+    fn step(version: u64, file: &str) -> MasterStep {
+        MasterStep { version: Version::new(version).unwrap(), file: file.to_owned(), duration_ms: 7 }
+    }
+
+    fn unreachable() -> EngineError {
+        EngineError::Connect { target: "10.0.0.9:5432/app".into(), reason: "Connection refused".into() }
+    }
+
+    fn reports() -> Vec<ShardReport> {
+        vec![
+            ShardReport {
+                name: "eu1".into(),
+                outcome: ShardOutcome::Succeeded,
+                applied: vec![step(1, "0001_a.up.sql"), step(2, "0002_b.up.sql")],
+                batch: Some(3),
+                error: None,
+            },
+            ShardReport {
+                name: "us2".into(),
+                outcome: ShardOutcome::Unreachable,
+                applied: Vec::new(),
+                batch: None,
+                error: Some(unreachable()),
+            },
+        ]
+    }
+
+    fn text(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> String {
+        let mut out = Vec::new();
+        write(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn shards_of_migrate_master_as_text_and_json() {
+        insta::assert_snapshot!(text(|out| shards_text(out, &reports(), false)), @r"
+        shard eu1: applied 0001_a.up.sql (7 ms)
+        shard eu1: applied 0002_b.up.sql (7 ms)
+        shard eu1: 2 migration(s) applied as batch 3
+        shard us2: UNREACHABLE: cannot connect to PostgreSQL at 10.0.0.9:5432/app: Connection refused
+        ");
+        let json = shards_json(&reports());
+        assert_eq!(json["eu1"]["applied"][1]["file"], "0002_b.up.sql");
+        assert_eq!(json["eu1"]["outcome"], "succeeded");
+        assert_eq!(json["us2"]["outcome"], "unreachable");
+        assert_eq!(json["us2"]["error"], unreachable().to_string());
+    }
+
+    #[test]
+    fn shards_of_status_as_text() {
+        let shards = [
+            ShardStatus { name: "default".into(), reachable: true, error: None, version: None, pending: vec![], tenants: 4 },
+            ShardStatus {
+                name: "eu1".into(),
+                reachable: true,
+                error: None,
+                version: Version::new(2),
+                pending: vec!["0003_c.up.sql".into()],
+                tenants: 1,
+            },
+            ShardStatus {
+                name: "us2".into(),
+                reachable: false,
+                error: Some(unreachable().to_string()),
+                version: None,
+                pending: vec![],
+                tenants: 0,
+            },
+        ];
+        insta::assert_snapshot!(text(|out| shard_status_text(out, &shards)), @r"
+        shards:
+          default: reachable, version none, 0 pending, 4 tenant(s)
+          eu1: reachable, version 2, 1 pending, 1 tenant(s)
+            pending 0003_c.up.sql
+          us2: UNREACHABLE, 0 tenant(s): cannot connect to PostgreSQL at 10.0.0.9:5432/app: Connection refused
+        ");
+        assert_eq!(text(|out| shard_status_text(out, &[])), "", "nothing without shards");
+    }
+}

@@ -1,5 +1,6 @@
-//! Settings resolve here, once: flag > environment (both via clap) > `tenantctl.toml` > default.
-//! The engine receives plain structs and never sees clap, the environment or the file.
+//! Settings resolve here, once: flag > environment (via clap, and `TENANTCTL_SHARD_<NAME>_URL` read
+//! here) > `tenantctl.toml` > default. The engine receives plain structs and never sees clap, the
+//! environment or the file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
