@@ -10,6 +10,18 @@ fn two_orgs(db: &TestDb) -> (String, String) {
     (db.unique("org-a"), db.unique("org-b"))
 }
 
+/// A fresh org provisioned with `--create-role` on the example migrations: the org, its role, and
+/// the roles that go when the test ends (the tenant's and the group's).
+fn provisioned_with_role(db: &TestDb) -> (String, String, Roles<'_>) {
+    let (org, _) = two_orgs(db);
+    let role = db.role_for(&org);
+    let mut roles = Roles::new(db, &[&role]);
+    let group = db.tenant_role_group(&mut roles);
+    db.migrate_master();
+    db.tenantctl(&["provision-tenant", "--create-role", "--role-group", &group, &org]).succeeds();
+    (org, role, roles)
+}
+
 /// `select count(*) from <schema of org>.<table>`.
 fn count_in(db: &TestDb, org: &str, table: &str) -> String {
     format!("select count(*) from {}.{table}", db.schema_for(org))
@@ -108,12 +120,7 @@ fn each_tenant_role_owns_its_objects_and_reaches_no_other_tenant() {
 #[test]
 fn later_migrations_and_rollbacks_run_as_the_tenant_role() {
     let db = TestDb::with_examples();
-    let (org, _) = two_orgs(&db);
-    let role = db.role_for(&org);
-    let mut roles = Roles::new(&db, &[&role]);
-    let group = db.tenant_role_group(&mut roles);
-    db.migrate_master();
-    db.tenantctl(&["provision-tenant", "--create-role", "--role-group", &group, &org]).succeeds();
+    let (org, role, _roles) = provisioned_with_role(&db);
 
     write_notes_migrations(&db);
     db.tenantctl(&["migrate-tenants"]).succeeds();
@@ -236,12 +243,8 @@ fn a_role_of_the_same_name_that_is_not_the_tenants_is_left_alone() {
 #[test]
 fn drop_tenant_drops_the_role_with_the_schema_or_neither() {
     let db = TestDb::with_examples();
-    let (org, _) = two_orgs(&db);
-    let (role, schema) = (db.role_for(&org), db.schema_for(&org));
-    let mut roles = Roles::new(&db, &[&role]);
-    let group = db.tenant_role_group(&mut roles);
-    db.migrate_master();
-    db.tenantctl(&["provision-tenant", "--create-role", "--role-group", &group, &org]).succeeds();
+    let (org, role, _roles) = provisioned_with_role(&db);
+    let schema = db.schema_for(&org);
     db.tenantctl(&["archive-tenant", &org]).succeeds();
     let role_exists = || -> bool { db.scalar_with("select exists (select from pg_roles where rolname = $1)", &role) };
 
@@ -262,12 +265,7 @@ fn drop_tenant_drops_the_role_with_the_schema_or_neither() {
 #[test]
 fn a_user_that_is_not_a_member_of_the_tenant_role_is_told_to_grant_it() {
     let db = TestDb::with_examples();
-    let (org, _) = two_orgs(&db);
-    let role = db.role_for(&org);
-    let mut roles = Roles::new(&db, &[&role]);
-    let group = db.tenant_role_group(&mut roles);
-    db.migrate_master();
-    db.tenantctl(&["provision-tenant", "--create-role", "--role-group", &group, &org]).succeeds();
+    let (org, role, mut roles) = provisioned_with_role(&db);
     // A deployer that owns, through the provisioning superuser, everything but the tenant role.
     let deployer = db.unique("deployer");
     roles.create(&deployer, "LOGIN PASSWORD 'deployer-pw'");
