@@ -388,7 +388,14 @@ mod tests {
     #[test]
     fn shards_of_status_as_text() {
         let shards = [
-            ShardStatus { name: "default".into(), reachable: true, error: None, version: None, pending: vec![], tenants: 4 },
+            ShardStatus {
+                name: "default".into(),
+                reachable: true,
+                error: None,
+                version: None,
+                pending: vec![],
+                tenants: 4,
+            },
             ShardStatus {
                 name: "eu1".into(),
                 reachable: true,
