@@ -208,10 +208,10 @@ pub(crate) fn shard_status_text(out: &mut dyn Write, shards: &[ShardStatus]) -> 
     }
     writeln!(out, "shards:")?;
     for s in shards {
-        match (&s.error, s.version) {
-            (Some(error), _) => writeln!(out, "  {}: UNREACHABLE, {} tenant(s): {error}", s.name, s.tenants)?,
-            (None, version) => {
-                let version = version.map_or_else(|| "none".to_owned(), |v| v.to_string());
+        match &s.error {
+            Some(error) => writeln!(out, "  {}: UNREACHABLE, {} tenant(s): {error}", s.name, s.tenants)?,
+            None => {
+                let version = s.version.map_or_else(|| "none".to_owned(), |v| v.to_string());
                 let pending = s.pending.len();
                 writeln!(
                     out,
@@ -332,7 +332,7 @@ pub(crate) fn verify_text(out: &mut dyn Write, report: &VerifyReport) -> io::Res
 
 #[cfg(test)]
 mod tests {
-    use tenantctl_engine::{EngineError, MasterStep, ShardOutcome, ShardReport, ShardStatus};
+    use tenantctl_engine::{EngineError, MasterStep};
     use tenantctl_migrations::Version;
 
     use super::*;
