@@ -120,6 +120,8 @@ fn an_unreachable_shard_is_reported_and_the_others_finish() {
     assert_eq!(report["shards"]["eu1"]["outcome"], "succeeded");
     assert_eq!(eu1.applied(), [(1, 1), (2, 1)]);
     assert_eq!(db.master_applied(), [1, 2], "the control database's work is done first");
+    let audit = db.rows("select outcome, failed from public.tenantctl_runs order by started_at desc limit 1");
+    assert_eq!(audit, [json!({"outcome": "failed", "failed": 1})], "the audit trail tells of the shard");
 
     let text = db.tenantctl(&["migrate-master"]);
     text.exits(1).mentions("shard us2: UNREACHABLE").never_shows(CLOSED_PORT_PASSWORD);

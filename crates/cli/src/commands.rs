@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use tenantctl_engine::{
-    Canary, Database, EngineError, ErrorKind, FanoutControl, FanoutReport, FanoutRequest, MasterRequest,
+    Canary, Database, EngineError, ErrorKind, FanoutControl, FanoutReport, FanoutRequest, MasterReport, MasterRequest,
     MasterRollback, OrgId, ProvisionRequest, Rollout, RunContext, Selection, ShardReport, ShardRequest, parse_waves,
 };
 use tenantctl_lint::{FileRole, Scope};
@@ -107,7 +107,7 @@ impl Ctx<'_> {
         db: &Database,
         settings: &Settings,
         set: &MigrationSet,
-        dry_run: bool,
+        master: &MasterReport,
     ) -> anyhow::Result<Vec<ShardReport>> {
         let mut targets = settings.shard_targets(self.command);
         targets.retain(|t| t.connect.is_some() || settings.shard_master_dir.is_some());
@@ -121,10 +121,16 @@ impl Ctx<'_> {
             None => None,
         };
         let gate = checked.as_ref().map(|c| c.gate.clone()).unwrap_or_default();
-        let request =
-            ShardRequest { set, extensions: &settings.extensions, settings: &settings.run, gate: &gate, dry_run };
+        let request = ShardRequest {
+            set,
+            extensions: &settings.extensions,
+            settings: &settings.run,
+            gate: &gate,
+            dry_run: master.dry_run,
+            run_id: master.run_id,
+        };
         let reports =
-            tenantctl_engine::migrate_shards(db, &targets, &request, &self.progress(Verb::Apply, false)).await;
+            tenantctl_engine::migrate_shards(db, &targets, &request, &self.progress(Verb::Apply, false)).await?;
         for error in reports.iter().filter_map(|r| r.error.as_ref()) {
             checked.as_ref().inspect(|c| c.explain_refusal(error));
         }
@@ -228,7 +234,7 @@ async fn migrate_master(ctx: &Ctx<'_>, run: &RunArgs, dry_run: bool) -> anyhow::
     };
     let report =
         checked.guard(tenantctl_engine::migrate_master(&db, request, &ctx.progress(Verb::Apply, false)).await)?;
-    let shards = ctx.migrate_shards(&db, &settings, &shard_set, dry_run).await?;
+    let shards = ctx.migrate_shards(&db, &settings, &shard_set, &report).await?;
     ctx.print(
         || {
             let mut json = render::master_json(&report, Verb::Apply);

@@ -63,3 +63,19 @@ pub(crate) async fn finish(pool: &PgPool, run_id: Uuid, summary: &Summary, outco
     .context("recording the end of the run in public.tenantctl_runs")?;
     Ok(())
 }
+
+/// Marks a finished run failed, counting `failed` more failures: shards that failed after the run's
+/// own work was recorded.
+pub(crate) async fn fail_later(pool: &PgPool, run_id: Uuid, failed: usize) -> Result<(), EngineError> {
+    let failed = i32::try_from(failed).unwrap_or(i32::MAX);
+    in_transaction(pool, async |conn| {
+        query("UPDATE public.tenantctl_runs SET outcome = 'failed', failed = coalesce(failed, 0) + $2 WHERE id = $1")
+            .bind(run_id)
+            .bind(failed)
+            .execute(conn)
+            .await
+    })
+    .await
+    .context("recording failed shards in public.tenantctl_runs")?;
+    Ok(())
+}

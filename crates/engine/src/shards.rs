@@ -11,7 +11,7 @@ use tenantctl_migrations::{Migration, MigrationSet};
 use crate::master::{Apply, MasterStep, dedicated, finish_locked, lock_unless, plan_pending, planned, run_steps};
 use crate::tracking::{TrackingTable, next_batch};
 use crate::{
-    ConnectSettings, Database, EngineError, ErrorKind, Gate, Reporter, RunSettings, error::Context, extensions,
+    ConnectSettings, Database, EngineError, ErrorKind, Gate, Reporter, RunSettings, error::Context, extensions, runs,
 };
 
 /// The name of the shard that is the control database itself.
@@ -83,17 +83,26 @@ pub struct ShardRequest<'a> {
     pub gate: &'a Gate,
     /// Change nothing, list what would run.
     pub dry_run: bool,
+    /// The run whose audit row in the control database also records the shards that failed (none
+    /// in a dry run).
+    pub run_id: Option<uuid::Uuid>,
 }
 
 /// Runs `migrate-master`'s shard work on every shard at once: a slow or unreachable shard delays
-/// no other, and none stops another. The reports come in the order of `shards`.
+/// no other, and none stops another. The reports come in the order of `shards`. The error is the
+/// control database's, when it cannot record failed shards.
 pub async fn migrate_shards(
     control: &Database,
     shards: &[ShardTarget],
     request: &ShardRequest<'_>,
     reporter: &dyn Reporter,
-) -> Vec<ShardReport> {
-    join_all(shards.iter().map(|shard| migrate_shard(control, shard, request, reporter))).await
+) -> Result<Vec<ShardReport>, EngineError> {
+    let reports = join_all(shards.iter().map(|shard| migrate_shard(control, shard, request, reporter))).await;
+    let failed = reports.iter().filter(|r| r.error.is_some()).count();
+    if let Some(run_id) = request.run_id.filter(|_| failed > 0) {
+        runs::fail_later(control.pool(), run_id, failed).await?;
+    }
+    Ok(reports)
 }
 
 async fn migrate_shard(
