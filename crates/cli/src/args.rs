@@ -203,6 +203,10 @@ pub(crate) enum Command {
         /// Read org ids from FILE (one a line; `-` for stdin; blank lines and `#` comments ignored).
         #[arg(long, value_name = "FILE")]
         from_file: Option<PathBuf>,
+        /// The shard new tenants go to: `default` (the control database) or a configured shard
+        /// [default: the configured shard with the fewest tenants; `default` without shards].
+        #[arg(long, value_name = "NAME")]
+        shard: Option<String>,
         #[command(flatten)]
         roles: RoleArgs,
         #[command(flatten)]

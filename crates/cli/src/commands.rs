@@ -6,7 +6,8 @@ use std::path::Path;
 use anyhow::Context as _;
 use tenantctl_engine::{
     Canary, Database, EngineError, ErrorKind, FanoutControl, FanoutReport, FanoutRequest, MasterReport, MasterRequest,
-    MasterRollback, OrgId, ProvisionRequest, Rollout, RunContext, Selection, ShardReport, ShardRequest, parse_waves,
+    MasterRollback, OrgId, ProvisionRequest, Rollout, RunContext, Selection, ShardReport, ShardRequest, ShardTarget,
+    parse_waves,
 };
 use tenantctl_lint::{FileRole, Scope};
 use tenantctl_migrations::{MigrationSet, RollbackTarget};
@@ -49,9 +50,9 @@ async fn dispatch(ctx: &Ctx<'_>, command: &Command) -> anyhow::Result<u8> {
     match command {
         Command::MigrateMaster { dry_run, run, .. } => migrate_master(ctx, run, *dry_run).await,
         Command::RollbackMaster { rollback, run, .. } => rollback_master(ctx, run, rollback).await,
-        Command::ProvisionTenant { org_ids, from_file, roles, run, .. } => {
+        Command::ProvisionTenant { org_ids, from_file, roles, shard, run, .. } => {
             let orgs = read_org_ids(org_ids, from_file.as_deref())?;
-            provision(ctx, run, roles, orgs).await
+            provision(ctx, run, roles, shard.as_deref(), orgs).await
         }
         Command::MigrateTenants { selection, dry_run, allow_out_of_order, run, .. } => {
             migrate_tenants(ctx, run, selection, *dry_run, *allow_out_of_order).await
@@ -282,9 +283,17 @@ async fn rollback_master(ctx: &Ctx<'_>, run: &RunArgs, rollback: &RollbackArgs) 
     Ok(exit::SUCCESS)
 }
 
-async fn provision(ctx: &Ctx<'_>, run: &RunArgs, roles: &RoleArgs, orgs: Vec<OrgId>) -> anyhow::Result<u8> {
+async fn provision(
+    ctx: &Ctx<'_>,
+    run: &RunArgs,
+    roles: &RoleArgs,
+    shard: Option<&str>,
+    orgs: Vec<OrgId>,
+) -> anyhow::Result<u8> {
     let settings = ctx.settings(run)?;
     let roles = settings.tenant_roles(roles)?;
+    let shard = shard.map(|name| settings.shard_named(name)).transpose()?;
+    let shards = settings.shard_targets(ctx.command);
     let set = load(&settings.tenant_dir)?;
     let db = ctx.connect(&settings).await?;
     let checked = ctx.gate(&db, &settings, Kind::Tenant, FileRole::Up).await?;
@@ -301,6 +310,8 @@ async fn provision(ctx: &Ctx<'_>, run: &RunArgs, roles: &RoleArgs, orgs: Vec<Org
         settings: &settings.run,
         control: &control,
         run: &run_context,
+        shards: &shards,
+        shard,
     };
     let report = checked.guard(tenantctl_engine::provision(&db, request, &progress).await)?;
     ctx.finish_fanout(&progress, &report, Verb::Apply)
@@ -309,6 +320,7 @@ async fn provision(ctx: &Ctx<'_>, run: &RunArgs, roles: &RoleArgs, orgs: Vec<Org
 /// What both tenant fan-outs need, resolved from their arguments.
 struct Fanout {
     settings: Settings,
+    shards: Vec<ShardTarget>,
     set: MigrationSet,
     selection: Selection,
     rollout: Rollout,
@@ -340,6 +352,7 @@ impl Fanout {
         let checked = ctx.gate(&db, &settings, Kind::Tenant, role).await?;
         Ok(Self {
             checked,
+            shards: settings.shard_targets(ctx.command),
             settings,
             set,
             selection,
@@ -362,6 +375,7 @@ impl Fanout {
             gate: &self.checked.gate,
             dry_run: self.dry_run,
             run: &self.run_context,
+            shards: &self.shards,
         }
     }
 }

@@ -33,6 +33,7 @@ fn outcome_name(result: &TenantResult, dry_run: bool) -> &'static str {
         (Outcome::Succeeded, false) => "succeeded",
         (Outcome::Failed, _) => "failed",
         (Outcome::Skipped, _) => "skipped",
+        (Outcome::Unreachable, _) => "unreachable",
     }
 }
 
@@ -81,6 +82,10 @@ pub(crate) fn fanout_text(
                 let first_line = t.error.as_deref().unwrap_or_default().lines().next().unwrap_or_default();
                 writeln!(out, "FAILED   {} ({}): {first_line}", t.org_id, t.schema)?;
             }
+            (Outcome::Unreachable, _) => {
+                let error = t.error.as_deref().unwrap_or_default();
+                writeln!(out, "UNREACHABLE {} ({}) on shard {}: {error}", t.org_id, t.schema, t.shard)?;
+            }
             (Outcome::Succeeded, true) => {
                 writeln!(out, "would {}  {} ({}): {versions}", verb_word(verb), t.org_id, t.schema)?
             }
@@ -93,7 +98,7 @@ pub(crate) fn fanout_text(
             _ => {}
         }
     }
-    let s = report.summary;
+    let s = &report.summary;
     let slowest: std::time::Duration = report.tenants.iter().map(|t| t.elapsed).max().unwrap_or_default();
     match report.dry_run {
         true => write!(
@@ -103,10 +108,21 @@ pub(crate) fn fanout_text(
         )?,
         false => write!(out, "{command}: {} succeeded, {} failed, {} skipped", s.succeeded, s.failed, s.skipped)?,
     }
+    if s.unreachable > 0 {
+        write!(out, ", {} unreachable", s.unreachable)?;
+    }
     if s.up_to_date > 0 {
         write!(out, ", {} already up to date", s.up_to_date)?;
     }
-    writeln!(out, " (slowest tenant {} ms)", slowest.as_millis())
+    writeln!(out, " (slowest tenant {} ms)", slowest.as_millis())?;
+    for (shard, c) in s.by_shard.iter().flatten() {
+        writeln!(
+            out,
+            "  shard {shard}: {} succeeded, {} failed, {} skipped, {} unreachable",
+            c.succeeded, c.failed, c.skipped, c.unreachable
+        )?;
+    }
+    Ok(())
 }
 
 fn verb_word(verb: Verb) -> &'static str {

@@ -167,6 +167,21 @@ impl Settings {
         Ok(self.connect_settings(options, command, self.run.concurrency))
     }
 
+    /// `provision-tenant --shard NAME`: a listed shard, or `default` (the control database).
+    pub(crate) fn shard_named<'n>(&self, name: &'n str) -> Result<&'n str, InputError> {
+        if name == DEFAULT_SHARD || self.shards.iter().any(|s| s.name == name) {
+            return Ok(name);
+        }
+        let listed: Vec<&str> = self.shards.iter().map(|s| s.name.as_str()).filter(|n| *n != DEFAULT_SHARD).collect();
+        let listed = match listed.is_empty() {
+            true => "none is configured".to_owned(),
+            false => format!("configured: {}", listed.join(", ")),
+        };
+        Err(InputError::new(format!(
+            "--shard {name:?}: no such shard (`default`, the control database, or a shard of [shards.<name>]; {listed})"
+        )))
+    }
+
     /// Whether `tenantctl.toml` or the environment lists any shard.
     pub(crate) fn has_shards(&self) -> bool {
         !self.shards.is_empty()
@@ -177,6 +192,7 @@ impl Settings {
         let target = |shard: &ShardConfig| ShardTarget {
             name: shard.name.clone(),
             connect: shard.options.clone().map(|options| self.connect_settings(options, command, shard.concurrency)),
+            concurrency: shard.concurrency,
         };
         self.shards.iter().map(target).collect()
     }

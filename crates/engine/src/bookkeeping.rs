@@ -5,13 +5,16 @@
 //! first on the transaction's `search_path` (PostgreSQL re-analyses a prepared statement when the
 //! `search_path` changes).
 
-use sqlx::{AssertSqlSafe, PgConnection};
+use sqlx::postgres::PgArguments;
+use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres};
 use tenantctl_migrations::Version;
 
 use crate::central::Central;
 use crate::registry::Tenant;
-use crate::statements::query;
+use crate::statements::{in_transaction, query};
 use crate::tracking::{Ran, columns};
+
+type Query<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
 /// The registry mirror of the tracking table: $1 the tenant, $2 its newest version, $3 how many it
 /// has, $4 whether its whole plan is done (ACTIVE, error cleared).
@@ -30,7 +33,10 @@ pub(crate) enum Change<'a> {
 
 /// Records `change` on top of the tenant's `applied` versions, in the current transaction; with
 /// `activate`, the tenant's whole plan is done and it becomes ACTIVE. `keep_prepared`: see
-/// [`crate::RunSettings::keep_prepared`].
+/// [`crate::RunSettings::keep_prepared`]. A tenant on another shard than the registry gets only its
+/// tracking rows here: the registry's part comes back as a [`Mirror`], to be written on the control
+/// database once this transaction has committed (so that the mirror is never ahead of the tracking
+/// table, whatever happens between the two commits).
 pub(crate) async fn record(
     conn: &mut PgConnection,
     tenant: &Tenant,
@@ -38,19 +44,41 @@ pub(crate) async fn record(
     change: Change<'_>,
     activate: bool,
     keep_prepared: bool,
-) -> Result<(), sqlx::Error> {
+) -> Result<Option<Mirror>, sqlx::Error> {
     let now = after(applied, change);
-    let newest = now.iter().max().map(|v| v.as_i64());
-    let count = i32::try_from(now.len()).unwrap_or(i32::MAX);
+    let mut mirror = Mirror {
+        tenant_id: tenant.id,
+        newest: now.iter().max().map(|v| v.as_i64()),
+        count: i32::try_from(now.len()).unwrap_or(i32::MAX),
+        activate,
+        central: (Vec::new(), Vec::new(), Vec::new()),
+    };
     match change {
         Change::Applied { ran, batch, central } => {
             let (versions, names, checksums, durations) = columns(ran);
-            let new: Vec<i64> = ran
-                .iter()
-                .map(|r| r.migration.version)
-                .filter(|v| !central.contains(*v))
-                .map(Version::as_i64)
-                .collect();
+            let new: Vec<Ran<'_>> = ran.iter().filter(|r| !central.contains(r.migration.version)).copied().collect();
+            if tenant.remote() {
+                let (new_versions, new_names, new_checksums, _) = columns(&new);
+                mirror.central = (new_versions, new_names, new_checksums);
+                if !ran.is_empty() {
+                    query(
+                        "INSERT INTO tenantctl_migrations (version, name, checksum, batch, duration_ms)
+                         SELECT version, name, checksum, $5, duration_ms
+                           FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[])
+                             AS ran (version, name, checksum, duration_ms)",
+                    )
+                    .persistent(keep_prepared)
+                    .bind(versions)
+                    .bind(names)
+                    .bind(checksums)
+                    .bind(durations)
+                    .bind(batch)
+                    .execute(conn)
+                    .await?;
+                }
+                return Ok(Some(mirror));
+            }
+            let new: Vec<i64> = new.iter().map(|r| r.migration.version.as_i64()).collect();
             let sql = format!(
                 "WITH ran (version, name, checksum, duration_ms) AS (
                      SELECT * FROM unnest($5::bigint[], $6::text[], $7::text[], $8::int[])),
@@ -63,12 +91,8 @@ pub(crate) async fn record(
                      ON CONFLICT (version) DO NOTHING)
                  {MIRROR}"
             );
-            query(AssertSqlSafe(sql))
-                .persistent(keep_prepared)
-                .bind(tenant.id)
-                .bind(newest)
-                .bind(count)
-                .bind(activate)
+            mirror
+                .bind(query(AssertSqlSafe(sql)).persistent(keep_prepared))
                 .bind(versions)
                 .bind(names)
                 .bind(checksums)
@@ -79,21 +103,58 @@ pub(crate) async fn record(
                 .await?;
         }
         Change::Reverted(reverted) => {
+            let reverted: Vec<i64> = reverted.iter().map(|v| v.as_i64()).collect();
+            if tenant.remote() {
+                if !reverted.is_empty() {
+                    query("DELETE FROM tenantctl_migrations WHERE version = ANY($1)")
+                        .persistent(keep_prepared)
+                        .bind(reverted)
+                        .execute(conn)
+                        .await?;
+                }
+                return Ok(Some(mirror));
+            }
             let sql = format!("WITH forgotten AS (DELETE FROM tenantctl_migrations WHERE version = ANY($5)) {MIRROR}");
-            query(AssertSqlSafe(sql))
-                .persistent(keep_prepared)
-                .bind(tenant.id)
-                .bind(newest)
-                .bind(count)
-                .bind(activate)
-                .bind(reverted.iter().map(|v| v.as_i64()).collect::<Vec<_>>())
-                .execute(conn)
-                .await?;
+            mirror.bind(query(AssertSqlSafe(sql)).persistent(keep_prepared)).bind(reverted).execute(conn).await?;
         }
     }
-    Ok(())
+    Ok(None)
 }
 
+/// The registry's part of a step on a tenant of another shard: its mirror and ACTIVE status, and the
+/// central record of the versions new to the fleet. Written after the shard's commit.
+#[derive(Debug)]
+pub(crate) struct Mirror {
+    tenant_id: i64,
+    newest: Option<i64>,
+    count: i32,
+    activate: bool,
+    central: (Vec<i64>, Vec<String>, Vec<String>),
+}
+
+impl Mirror {
+    /// Binds [`MIRROR`]'s first four parameters.
+    fn bind<'q>(&self, q: Query<'q>) -> Query<'q> {
+        q.bind(self.tenant_id).bind(self.newest).bind(self.count).bind(self.activate)
+    }
+
+    /// Writes it on the control database.
+    pub(crate) async fn write(self, pool: &PgPool) -> Result<(), sqlx::Error> {
+        let sql = format!(
+            "WITH central AS (
+                 INSERT INTO public.tenantctl_tenant_migrations (version, name, checksum)
+                 SELECT * FROM unnest($5::bigint[], $6::text[], $7::text[]) ORDER BY 1
+                 ON CONFLICT (version) DO NOTHING)
+             {MIRROR}"
+        );
+        let (versions, names, checksums) = &self.central;
+        in_transaction(pool, async |conn| {
+            self.bind(query(AssertSqlSafe(sql))).bind(versions).bind(names).bind(checksums).execute(conn).await
+        })
+        .await?;
+        Ok(())
+    }
+}
 /// The versions a tenant has after `change`.
 fn after(applied: &[Version], change: Change<'_>) -> Vec<Version> {
     match change {

@@ -1,6 +1,7 @@
 //! What the engine tells its caller while it works. The engine never prints: it reports typed
 //! events to a [`Reporter`] the caller passes in, and returns the results as data.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -19,6 +20,9 @@ pub enum Outcome {
     Failed,
     /// Nothing was done: nothing to do, another run holds it, or the run stopped before it.
     Skipped,
+    /// Its shard could not be reached (before or during its work): nothing about it changed, it is
+    /// not marked FAILED, and the next run picks it up.
+    Unreachable,
 }
 
 /// The result of one tenant.
@@ -42,6 +46,9 @@ pub struct TenantResult {
     /// When it failed because its history and the files disagree: the planner's error.
     #[serde(skip)]
     pub plan_error: Option<PlanError>,
+    /// The shard that holds its schema.
+    #[serde(skip)]
+    pub shard: String,
 }
 
 impl TenantResult {
@@ -60,13 +67,18 @@ impl TenantResult {
                 self.outcome = Outcome::Succeeded;
                 self.reason = None;
             }
+            Outcome::Unreachable => {
+                self.outcome = Outcome::Unreachable;
+                self.error = later.error;
+                self.reason = None;
+            }
             Outcome::Succeeded | Outcome::Skipped => {}
         }
     }
 }
 
 /// Counts of a finished run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     /// Tenants whose work committed.
     pub succeeded: usize,
@@ -74,19 +86,55 @@ pub struct Summary {
     pub failed: usize,
     /// Tenants left alone.
     pub skipped: usize,
+    /// Tenants whose shard could not be reached (left as they were, not marked FAILED).
+    pub unreachable: usize,
     /// Tenants the registry already showed as up to date (never connected to).
     pub up_to_date: usize,
+    /// The counts per shard, when shards are configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_shard: Option<BTreeMap<String, ShardCounts>>,
+}
+
+/// The counts of one shard's tenants in a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ShardCounts {
+    /// Tenants whose work committed.
+    pub succeeded: usize,
+    /// Tenants rolled back and marked FAILED.
+    pub failed: usize,
+    /// Tenants left alone.
+    pub skipped: usize,
+    /// Tenants not reached.
+    pub unreachable: usize,
+}
+
+impl ShardCounts {
+    fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Succeeded => self.succeeded += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Skipped => self.skipped += 1,
+            Outcome::Unreachable => self.unreachable += 1,
+        }
+    }
 }
 
 impl Summary {
-    /// Counts the results.
-    pub fn of(results: &[TenantResult], up_to_date: usize) -> Self {
-        let count = |o| results.iter().filter(|r| r.outcome == o).count();
+    /// Counts the results; `by_shard` adds the counts per shard.
+    pub fn of(results: &[TenantResult], up_to_date: usize, by_shard: bool) -> Self {
+        let mut total = ShardCounts::default();
+        let mut shards: BTreeMap<String, ShardCounts> = BTreeMap::new();
+        for r in results {
+            total.add(r.outcome);
+            shards.entry(r.shard.clone()).or_default().add(r.outcome);
+        }
         Self {
-            succeeded: count(Outcome::Succeeded),
-            failed: count(Outcome::Failed),
-            skipped: count(Outcome::Skipped),
+            succeeded: total.succeeded,
+            failed: total.failed,
+            skipped: total.skipped,
+            unreachable: total.unreachable,
             up_to_date,
+            by_shard: by_shard.then_some(shards),
         }
     }
 }

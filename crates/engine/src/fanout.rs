@@ -22,6 +22,22 @@ pub struct FanoutControl {
 pub(crate) trait Target {
     fn org_id(&self) -> &OrgId;
     fn schema(&self) -> &SchemaName;
+    /// The shard that holds (or will hold) its schema.
+    fn shard(&self) -> &str;
+}
+
+impl<T: Target> Target for &T {
+    fn org_id(&self) -> &OrgId {
+        (*self).org_id()
+    }
+
+    fn schema(&self) -> &SchemaName {
+        (*self).schema()
+    }
+
+    fn shard(&self) -> &str {
+        (*self).shard()
+    }
 }
 
 /// The failure budget and cancellation of one run, shared by all its stages.
@@ -84,14 +100,30 @@ where
 
 /// The result of a target the run did not start.
 pub(crate) fn not_started(target: &impl Target, reason: &str) -> TenantResult {
+    untouched(target, Outcome::Skipped, None, Some(reason.to_owned()))
+}
+
+/// The result of a target whose shard could not be reached.
+pub(crate) fn unreachable(target: &impl Target, error: &str) -> TenantResult {
+    untouched(target, Outcome::Unreachable, Some(error.to_owned()), None)
+}
+
+/// The result of a target nothing was done to.
+pub(crate) fn untouched(
+    target: &impl Target,
+    outcome: Outcome,
+    error: Option<String>,
+    reason: Option<String>,
+) -> TenantResult {
     TenantResult {
         org_id: target.org_id().clone(),
         schema: target.schema().clone(),
-        outcome: Outcome::Skipped,
+        outcome,
         versions: Vec::new(),
-        error: None,
-        reason: Some(reason.to_owned()),
+        error,
+        reason,
         elapsed: std::time::Duration::ZERO,
         plan_error: None,
+        shard: target.shard().to_owned(),
     }
 }

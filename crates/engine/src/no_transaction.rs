@@ -15,7 +15,7 @@ use tenantctl_migrations::{Migration, Script, Version};
 
 use crate::bookkeeping::{self, Change};
 use crate::registry::Tenant;
-use crate::runner::{Direction, Failure, HELD_ELSEWHERE, Job, Progress, Step, is_transient};
+use crate::runner::{Direction, Failure, HELD_ELSEWHERE, Job, Progress, Step, is_transient, write_mirror};
 use crate::settings::pg_duration;
 use crate::statements::{query, query_as};
 use crate::tracking::{Ran, TrackingTable};
@@ -99,10 +99,11 @@ async fn locked_run(conn: &mut PgConnection, work: &Work<'_>) -> Result<Option<S
         Direction::Up { central, .. } => Change::Applied { ran: &ran, batch: progress.batch.unwrap_or(1), central },
         Direction::Down { .. } => Change::Reverted(&[migration.version]),
     };
-    bookkeeping::record(&mut tx, tenant, &applied, change, completes, job.settings.keep_prepared())
+    let mirror = bookkeeping::record(&mut tx, tenant, &applied, change, completes, job.settings.keep_prepared())
         .await
         .map_err(record)?;
     tx.commit().await.map_err(record)?;
+    write_mirror(job, mirror).await?;
     Ok(None)
 }
 

@@ -22,7 +22,8 @@ pub struct OffboardReport {
     pub changed: bool,
 }
 
-async fn find(db: &Database, org: &OrgId) -> Result<Tenant, EngineError> {
+/// The tenant, refused for `command` when it lives on another shard.
+async fn find(db: &Database, org: &OrgId, command: &str) -> Result<Tenant, EngineError> {
     let row = in_transaction(db.pool(), async |conn| {
         query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM public.tenants WHERE org_id = $1")))
             .bind(org.as_str())
@@ -32,7 +33,9 @@ async fn find(db: &Database, org: &OrgId) -> Result<Tenant, EngineError> {
     .await
     .context("reading the registry")?
     .ok_or_else(|| EngineError::Tenant { org_id: org.clone(), problem: "is not in the registry".into() })?;
-    tenant_from_row(&row).context("reading the registry")
+    let tenant = tenant_from_row(&row).context("reading the registry")?;
+    tenant.require_local(command)?;
+    Ok(tenant)
 }
 
 /// Sets the tenant ARCHIVED: excluded from every fan-out, schema kept.
@@ -40,7 +43,7 @@ pub async fn archive_tenant(db: &Database, org: &OrgId, run: &RunContext) -> Res
     let mut conn = db.pool().acquire().await.context("connecting")?;
     crate::bootstrap::require(&mut conn).await?;
     drop(conn);
-    let mut tenant = find(db, org).await?;
+    let mut tenant = find(db, org, "archive-tenant").await?;
     let changed = tenant.status != TenantStatus::Archived;
     if changed {
         runs::start(db.pool(), run).await?;
@@ -82,7 +85,7 @@ pub async fn drop_tenant(
 ) -> Result<OffboardReport, EngineError> {
     let mut conn = db.pool().acquire().await.context("connecting")?;
     crate::bootstrap::require(&mut conn).await?;
-    let tenant = find(db, org).await?;
+    let tenant = find(db, org, "drop-tenant").await?;
     if confirm != tenant.schema.as_str() {
         return Err(EngineError::Tenant {
             org_id: org.clone(),

@@ -1,20 +1,24 @@
-//! `provision-tenant`: register (PROVISIONING), then in one transaction create the schema (and, with
-//! `--create-role`, the tenant's role), apply every tenant migration and mark it ACTIVE. A failure rolls that transaction back and marks the
-//! tenant FAILED; a rerun resumes FAILED and PROVISIONING tenants.
+//! `provision-tenant`: place each new org on a shard, register it there (PROVISIONING), then in one
+//! transaction on its shard create the schema (and, with `--create-role`, the tenant's role), apply
+//! every tenant migration and mark it ACTIVE (on another shard than the registry: ACTIVE after that
+//! transaction committed). A failure rolls that transaction back and marks the tenant FAILED; a rerun
+//! resumes FAILED and PROVISIONING tenants.
 
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use tenantctl_migrations::MigrationSet;
 
 use crate::error::describe;
-use crate::fanout::{Budget, FanoutControl, Target, fan_out};
+use crate::fanout::{Budget, FanoutControl, Target, untouched};
 use crate::recycle::Recycler;
 use crate::registry::{COLUMNS, Tenant, TenantStatus, tenant_from_row};
 use crate::runner::{self, Direction, Job};
+use crate::sharded::{ShardPools, fan_out_shards};
 use crate::statements::{per_tenant, query};
-use crate::tenants::{FanoutReport, run_recorded};
+use crate::tenants::{FanoutReport, Recorded, run_recorded};
 use crate::{
-    Database, EngineError, Gate, OrgId, Outcome, Reporter, RunContext, RunSettings, SchemaName, SchemaNaming,
-    TenantResult, TenantRoles, bootstrap, central::Central, error::Context, extensions, roles,
+    DEFAULT_SHARD, Database, EngineError, Gate, OrgId, Outcome, Reporter, RunContext, RunSettings, SchemaName,
+    SchemaNaming, ShardTarget, TenantResult, TenantRoles, bootstrap, central::Central, error::Context, extensions,
+    placement, roles,
 };
 
 /// Everything provisioning needs besides the database.
@@ -38,11 +42,17 @@ pub struct ProvisionRequest<'a> {
     pub control: &'a FanoutControl,
     /// Audit context.
     pub run: &'a RunContext,
+    /// The configured shards.
+    pub shards: &'a [ShardTarget],
+    /// The shard new orgs go to (`--shard`, a configured shard or `default`); `None`: the configured
+    /// shard with the fewest tenants, or `default` when none is configured.
+    pub shard: Option<&'a str>,
 }
 
 struct NewTenant {
     org_id: OrgId,
     schema: SchemaName,
+    shard: String,
 }
 
 impl Target for NewTenant {
@@ -52,6 +62,10 @@ impl Target for NewTenant {
 
     fn schema(&self) -> &SchemaName {
         &self.schema
+    }
+
+    fn shard(&self) -> &str {
+        &self.shard
     }
 }
 
@@ -71,17 +85,46 @@ pub async fn provision(
     request.settings.check_sessions(request.set.iter().map(|m| &m.up))?;
     extensions::ensure(db.pool(), &mut conn, request.extensions, reporter).await?;
     drop(conn);
-    let mut targets: Vec<NewTenant> = Vec::with_capacity(request.orgs.len());
+    let mut orgs: Vec<OrgId> = Vec::with_capacity(request.orgs.len());
     for org in request.orgs {
-        if !targets.iter().any(|t| &t.org_id == org) {
-            targets.push(NewTenant { org_id: org.clone(), schema: request.naming.schema_for(org) });
+        if !orgs.contains(org) {
+            orgs.push(org.clone());
         }
     }
+    let shards = placement::place(db.pool(), &orgs, request.shards, request.shard).await?;
+    let targets: Vec<NewTenant> = orgs
+        .into_iter()
+        .zip(shards)
+        .map(|(org_id, shard)| NewTenant { schema: request.naming.schema_for(&org_id), org_id, shard })
+        .collect();
+    if let Some(remote) = targets.iter().find(|t| t.shard != DEFAULT_SHARD).filter(|_| request.roles.create) {
+        return Err(EngineError::RemoteTenant {
+            org_id: remote.org_id.clone(),
+            shard: remote.shard.clone(),
+            command: "provision-tenant --create-role".into(),
+        });
+    }
+    let pools = ShardPools::open(db, request.shards, targets.iter().map(|t| t.shard.as_str())).await;
+    let report = provision_on(db, &pools, &request, &central, &targets, reporter).await;
+    pools.close().await;
+    report
+}
+
+async fn provision_on(
+    db: &Database,
+    pools: &ShardPools<'_>,
+    request: &ProvisionRequest<'_>,
+    central: &Central,
+    targets: &[NewTenant],
+    reporter: &dyn Reporter,
+) -> Result<FanoutReport, EngineError> {
+    pools.ensure_extensions(request.extensions, reporter).await?;
     let create_schema = Some(request.roles);
-    let direction = Direction::Up { create_schema, allow_out_of_order: true, central: &central, phase: None };
+    let direction = Direction::Up { create_schema, allow_out_of_order: true, central, phase: None };
     let recycler = Recycler::new(request.settings.connection_max_tenants);
     let job = Job {
         pool: db.pool(),
+        control: db.pool(),
         set: request.set,
         settings: request.settings,
         direction,
@@ -91,24 +134,27 @@ pub async fn provision(
     };
     let control = request.control;
     let budget = Budget::new(control);
-    run_recorded(db, request.run, false, targets.len(), 0, control, reporter, || {
-        fan_out(&targets, request.settings.concurrency, &budget, reporter, move |t| provision_one(job, t))
+    let concurrency = request.settings.concurrency;
+    let recorded = Recorded { dry_run: false, total: targets.len(), up_to_date: 0, sharded: pools.configured() };
+    run_recorded(db, request.run, recorded, control, reporter, || {
+        fan_out_shards(
+            targets,
+            pools,
+            concurrency,
+            |c| c,
+            &budget,
+            reporter,
+            move |pool, t| provision_one(Job { pool, ..job }, t),
+        )
     })
     .await
 }
 
 async fn provision_one(job: Job<'_>, new: &NewTenant) -> TenantResult {
-    let finished = |outcome, error: Option<String>, reason: Option<&str>| TenantResult {
-        org_id: new.org_id.clone(),
-        schema: new.schema.clone(),
-        outcome,
-        versions: Vec::new(),
-        error,
-        reason: reason.map(str::to_owned),
-        elapsed: std::time::Duration::ZERO,
-        plan_error: None,
+    let finished = |outcome, error: Option<String>, reason: Option<&str>| {
+        untouched(new, outcome, error, reason.map(str::to_owned))
     };
-    match register(job.pool, new, job.settings).await {
+    match register(job.control, new, job.settings).await {
         Err(e) => finished(Outcome::Failed, Some(format!("registering the tenant: {}", describe(&e))), None),
         Ok(Registered::Collision { owner }) => finished(
             Outcome::Failed,
@@ -125,6 +171,11 @@ async fn provision_one(job: Job<'_>, new: &NewTenant) -> TenantResult {
         Ok(Registered::Existing(t)) if t.status == TenantStatus::Archived => {
             finished(Outcome::Skipped, None, Some("ARCHIVED: not provisioned again"))
         }
+        Ok(Registered::Existing(t)) if t.shard != new.shard => finished(
+            Outcome::Failed,
+            Some(format!("registered on shard {} by another run meanwhile: provision it again", t.shard)),
+            None,
+        ),
         Ok(Registered::Existing(tenant) | Registered::New(tenant)) => runner::run(job, &tenant).await,
     }
 }
@@ -142,12 +193,14 @@ async fn register(pool: &PgPool, new: &NewTenant, settings: &RunSettings) -> Res
 
 async fn register_in(conn: &mut PgConnection, new: &NewTenant, keep_prepared: bool) -> Result<Registered, sqlx::Error> {
     let insert = format!(
-        "INSERT INTO public.tenants (org_id, schema_name) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
+        "INSERT INTO public.tenants (org_id, schema_name, shard) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING \
+         RETURNING {COLUMNS}"
     );
     let inserted = query(AssertSqlSafe(insert))
         .persistent(keep_prepared)
         .bind(new.org_id.as_str())
         .bind(new.schema.as_str())
+        .bind(&new.shard)
         .fetch_optional(&mut *conn)
         .await?;
     if let Some(row) = inserted {

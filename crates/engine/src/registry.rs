@@ -55,6 +55,28 @@ pub struct Tenant {
     /// Its own role (`provision-tenant --create-role`), which its migrations run as and which owns
     /// what they create; `None`: they run as the connecting user.
     pub role: Option<String>,
+    /// The shard that holds its schema ([`crate::DEFAULT_SHARD`]: the control database).
+    pub shard: String,
+}
+
+impl Tenant {
+    /// Whether its schema is on another server than the registry: its transaction and the registry
+    /// update then cannot commit together.
+    pub(crate) fn remote(&self) -> bool {
+        self.shard != crate::DEFAULT_SHARD
+    }
+
+    /// Refuses a command not built for tenants of other shards than the control database.
+    pub(crate) fn require_local(&self, command: &str) -> Result<(), EngineError> {
+        match self.remote() {
+            false => Ok(()),
+            true => Err(EngineError::RemoteTenant {
+                org_id: self.org_id.clone(),
+                shard: self.shard.clone(),
+                command: command.to_owned(),
+            }),
+        }
+    }
 }
 
 /// Which tenants a fan-out visits.
@@ -77,10 +99,14 @@ impl crate::fanout::Target for Tenant {
     fn schema(&self) -> &SchemaName {
         &self.schema
     }
+
+    fn shard(&self) -> &str {
+        &self.shard
+    }
 }
 
 /// The registry columns [`tenant_from_row`] reads.
-pub(crate) const COLUMNS: &str = "id, org_id, schema_name, status, role_name";
+pub(crate) const COLUMNS: &str = "id, org_id, schema_name, status, role_name, shard";
 
 pub(crate) fn tenant_from_row(row: &PgRow) -> Result<Tenant, sqlx::Error> {
     let schema: String = row.try_get("schema_name")?;
@@ -93,6 +119,7 @@ pub(crate) fn tenant_from_row(row: &PgRow) -> Result<Tenant, sqlx::Error> {
         status: TenantStatus::parse(&status)
             .ok_or_else(|| sqlx::Error::Decode(format!("registry holds an unknown status `{status}`").into()))?,
         role: row.try_get("role_name")?,
+        shard: row.try_get("shard")?,
     })
 }
 
@@ -200,6 +227,32 @@ pub(crate) async fn mark_failed(pool: &PgPool, tenant_id: i64, error: &str) -> R
             .bind(error)
             .execute(conn)
             .await
+    })
+    .await?;
+    Ok(())
+}
+
+/// The tenant's status now (read after its lock was taken on its shard: another run may have
+/// finished or archived it meanwhile).
+pub(crate) async fn status_of(pool: &PgPool, tenant_id: i64) -> Result<Option<TenantStatus>, sqlx::Error> {
+    let status: Option<String> = in_transaction(pool, async |conn| {
+        query_scalar("SELECT status FROM public.tenants WHERE id = $1").bind(tenant_id).fetch_optional(conn).await
+    })
+    .await?;
+    Ok(status.as_deref().and_then(TenantStatus::parse))
+}
+
+/// Sets the tenant's mirror to unknown (NULL), before a change on its shard that may lower it: the
+/// mirror is never ahead of the tracking table, even when the process dies between the two commits.
+pub(crate) async fn forget_mirror(pool: &PgPool, tenant_id: i64) -> Result<(), sqlx::Error> {
+    in_transaction(pool, async |conn| {
+        query(
+            "UPDATE public.tenants SET schema_version = NULL, migration_count = NULL, \
+             updated_at = clock_timestamp() WHERE id = $1",
+        )
+        .bind(tenant_id)
+        .execute(conn)
+        .await
     })
     .await?;
     Ok(())

@@ -13,7 +13,7 @@ use tenantctl_migrations::{
     Migration, MigrationSet, PlanError, RollbackTarget, Script, TransactionMode, Version, plan_down, plan_up,
 };
 
-use crate::bookkeeping::{self, Change};
+use crate::bookkeeping::{self, Change, Mirror};
 use crate::central::Central;
 use crate::error::describe;
 use crate::events::{Event, Outcome, Reporter, TenantResult};
@@ -52,7 +52,10 @@ impl Direction<'_> {
 /// Everything a tenant's work needs, shared by every tenant of a run.
 #[derive(Clone, Copy)]
 pub(crate) struct Job<'a> {
+    /// The pool of the shard that holds the tenant's schema.
     pub(crate) pool: &'a PgPool,
+    /// The control database's pool: the registry.
+    pub(crate) control: &'a PgPool,
     pub(crate) set: &'a MigrationSet,
     pub(crate) settings: &'a RunSettings,
     pub(crate) direction: Direction<'a>,
@@ -67,11 +70,13 @@ pub(crate) struct Failure {
     pub(crate) message: String,
     pub(crate) retryable: bool,
     plan_error: Option<PlanError>,
+    /// The tenant's shard could not be reached: nothing about the tenant changed.
+    unreachable: bool,
 }
 
 impl Failure {
     fn plan(error: PlanError) -> Self {
-        Self { message: error.to_string(), retryable: false, plan_error: Some(error) }
+        Self { message: error.to_string(), retryable: false, plan_error: Some(error), unreachable: false }
     }
 
     pub(crate) fn db(context: Option<&str>, error: &sqlx::Error) -> Self {
@@ -79,11 +84,17 @@ impl Failure {
             Some(c) => format!("{c}: {}", describe(error)),
             None => describe(error),
         };
-        Self { message, retryable: is_transient(error), plan_error: None }
+        Self { message, retryable: is_transient(error), plan_error: None, unreachable: false }
     }
 
     pub(crate) fn fatal(message: String) -> Self {
-        Self { message, retryable: false, plan_error: None }
+        Self { message, retryable: false, plan_error: None, unreachable: false }
+    }
+
+    /// No connection to the tenant's shard, which is not the control database.
+    fn unreachable(tenant: &Tenant, error: &sqlx::Error) -> Self {
+        let context = format!("shard {} unreachable", tenant.shard);
+        Self { unreachable: tenant.remote(), ..Self::db(Some(&context), error) }
     }
 }
 
@@ -141,11 +152,12 @@ pub(crate) async fn run(job: Job<'_>, tenant: &Tenant) -> TenantResult {
     let (outcome, error, reason) = match result {
         Ok(None) => (Outcome::Succeeded, None, None),
         Ok(Some(reason)) => (Outcome::Skipped, None, Some(reason.to_owned())),
+        Err(f) if f.unreachable => (Outcome::Unreachable, Some(f.message), None),
         Err(f) => {
             plan_error = f.plan_error;
             let message = match job.plan_only {
                 true => f.message,
-                false => match registry::mark_failed(job.pool, tenant.id, &f.message).await {
+                false => match registry::mark_failed(job.control, tenant.id, &f.message).await {
                     Ok(()) => f.message,
                     Err(e) => format!("{}; marking it FAILED also failed: {}", f.message, describe(&e)),
                 },
@@ -162,6 +174,7 @@ pub(crate) async fn run(job: Job<'_>, tenant: &Tenant) -> TenantResult {
         reason,
         elapsed: started.elapsed(),
         plan_error,
+        shard: tenant.shard.clone(),
     }
 }
 
@@ -191,22 +204,30 @@ async fn step_with_retries(job: Job<'_>, tenant: &Tenant, progress: &mut Progres
 
 /// What a transaction decided.
 enum InTransaction<'m> {
-    /// Commit (unless plan-only), then report this step.
-    Commit(Step),
+    /// Commit (unless plan-only), then write the registry's part when it is elsewhere, then report
+    /// this step.
+    Commit(Step, Option<Mirror>),
     /// Roll back, then run this no-transaction migration on the same connection, as `role`.
     NoTransaction { migration: &'m Migration, more: bool, completes: bool, role: Option<String> },
 }
 
 /// One transaction of work on the tenant; a retry first makes sure its connection is alive.
 async fn step(job: Job<'_>, tenant: &Tenant, progress: &mut Progress, retry: bool) -> Result<Step, Failure> {
-    let mut conn = acquire(job.pool, retry).await.map_err(|e| Failure::db(Some("no connection"), &e))?;
-    let mut tx = conn.begin().await.map_err(|e| Failure::db(None, &e))?;
+    let mut conn = acquire(job.pool, retry).await.map_err(|e| Failure::unreachable(tenant, &e))?;
+    if tenant.remote() && matches!(job.direction, Direction::Down { .. }) && !job.plan_only {
+        // The mirror may go down: unknown first, the true value after the shard's commit.
+        registry::forget_mirror(job.control, tenant.id)
+            .await
+            .map_err(|e| Failure::db(Some("clearing the registry mirror"), &e))?;
+    }
+    let mut tx = conn.begin().await.map_err(|e| Failure::unreachable(tenant, &e))?;
     let (decided, pid) = in_transaction(job, tenant, &mut tx, progress).await;
     let outcome = match decided {
-        Ok(InTransaction::Commit(step)) if !job.plan_only => {
-            tx.commit().await.map(|()| step).map_err(|e| Failure::db(Some("commit"), &e))
-        }
-        Ok(InTransaction::Commit(step)) => {
+        Ok(InTransaction::Commit(step, mirror)) if !job.plan_only => match tx.commit().await {
+            Ok(()) => write_mirror(job, mirror).await.map(|()| step),
+            Err(e) => Err(Failure::db(Some("commit"), &e)),
+        },
+        Ok(InTransaction::Commit(step, _)) => {
             let _ = tx.rollback().await;
             Ok(step)
         }
@@ -235,6 +256,17 @@ async fn step(job: Job<'_>, tenant: &Tenant, progress: &mut Progress, retry: boo
     outcome
 }
 
+/// Writes the registry's part of a step on a tenant of another shard, after the shard's commit.
+pub(crate) async fn write_mirror(job: Job<'_>, mirror: Option<Mirror>) -> Result<(), Failure> {
+    match mirror {
+        None => Ok(()),
+        Some(mirror) => mirror
+            .write(job.control)
+            .await
+            .map_err(|e| Failure::db(Some("updating the registry after the shard's commit"), &e)),
+    }
+}
+
 /// A pooled connection; `live` pings it first, and closes it for a new one when the ping fails:
 /// after a lost connection, the pool's idle connections may be as dead as the one that failed.
 async fn acquire(pool: &PgPool, live: bool) -> Result<PoolConnection<Postgres>, sqlx::Error> {
@@ -258,13 +290,21 @@ async fn in_transaction<'m>(
     conn: &mut PgConnection,
     progress: &mut Progress,
 ) -> (Result<InTransaction<'m>, Failure>, Option<i32>) {
-    match prepare(conn, tenant, job.settings).await {
+    let prepared = match prepare(conn, tenant, job.settings).await {
+        // The registry is elsewhere: the status is read there, now that the lock is ours.
+        Ok(p) if p.locked && tenant.remote() => match registry::status_of(job.control, tenant.id).await {
+            Ok(status) => Ok(Prepared { status, ..p }),
+            Err(e) => return (Err(Failure::db(Some("reading the registry"), &e)), Some(p.pid)),
+        },
+        other => other,
+    };
+    match prepared {
         Err(e) => (Err(Failure::db(None, &e)), None),
         Ok(Prepared { locked: false, pid, .. }) => {
-            (Ok(InTransaction::Commit(Step::Nothing(HELD_ELSEWHERE))), Some(pid))
+            (Ok(InTransaction::Commit(Step::Nothing(HELD_ELSEWHERE), None)), Some(pid))
         }
         Ok(Prepared { status: Some(TenantStatus::Archived), pid, .. }) => {
-            (Ok(InTransaction::Commit(Step::Nothing(ARCHIVED_MEANWHILE))), Some(pid))
+            (Ok(InTransaction::Commit(Step::Nothing(ARCHIVED_MEANWHILE), None)), Some(pid))
         }
         Ok(Prepared { status, pid, .. }) => {
             // The status now, under the lock: another run may have finished the tenant meanwhile.
@@ -305,7 +345,7 @@ async fn locked_work<'m>(
         let versions: Vec<Version> = plan.iter().map(|m| m.version).collect();
         let nothing = if matches!(job.direction, Direction::Up { .. }) { UP_TO_DATE } else { NOTHING_TO_REVERT };
         let step = if versions.is_empty() { Step::Nothing(nothing) } else { Step::Did { versions, more: false } };
-        return Ok(InTransaction::Commit(step));
+        return Ok(InTransaction::Commit(step, None));
     }
     let head: Vec<&Migration> = plan
         .iter()
@@ -324,15 +364,16 @@ async fn locked_work<'m>(
         Direction::Up { central, .. } => Change::Applied { ran: &ran, batch, central },
         Direction::Down { .. } => Change::Reverted(&done),
     };
-    bookkeeping::record(conn, tenant, &applied, change, completes, job.settings.keep_prepared())
+    let mirror = bookkeeping::record(conn, tenant, &applied, change, completes, job.settings.keep_prepared())
         .await
         .map_err(|e| Failure::db(Some("recording"), &e))?;
     let changed = !done.is_empty() || (completes && tenant.status != TenantStatus::Active);
-    Ok(InTransaction::Commit(match (changed, job.direction) {
+    let step = match (changed, job.direction) {
         (true, _) => Step::Did { versions: done, more: plan.len() > head.len() },
         (false, Direction::Up { .. }) => Step::Nothing(UP_TO_DATE),
         (false, Direction::Down { .. }) => Step::Nothing(NOTHING_TO_REVERT),
-    }))
+    };
+    Ok(InTransaction::Commit(step, mirror))
 }
 
 /// The migrations this step may run, in order, and how many the tenant's whole plan still holds
@@ -388,23 +429,29 @@ struct Prepared {
 }
 
 /// Takes the tenant's advisory lock (without waiting), sets the transaction's settings and reads
-/// the tenant's status, in one round trip.
+/// the tenant's status, in one round trip; the status only when the registry is in the tenant's
+/// database.
 async fn prepare(conn: &mut PgConnection, tenant: &Tenant, settings: &RunSettings) -> Result<Prepared, sqlx::Error> {
-    let (locked, pid, status): (bool, i32, Option<String>) = query_as(
-        "SELECT pg_try_advisory_xact_lock($1), pg_backend_pid(),
-                (SELECT status FROM public.tenants WHERE id = $5)
-           FROM (SELECT set_config('search_path', $2, true), set_config('lock_timeout', $3, true),
-                        set_config('statement_timeout', $4, true),
-                        set_config('client_min_messages', 'warning', true)) s",
-    )
-    .persistent(settings.keep_prepared())
-    .bind(locks::tenant(&tenant.schema))
-    .bind(format!("{}, public", tenant.schema.quoted()))
-    .bind(pg_duration(Some(settings.lock_timeout)))
-    .bind(pg_duration(settings.statement_timeout))
-    .bind(tenant.id)
-    .fetch_one(conn)
-    .await?;
+    let prepare = |status: &str| {
+        format!(
+            "SELECT pg_try_advisory_xact_lock($1), pg_backend_pid(), {status}
+               FROM (SELECT set_config('search_path', $2, true), set_config('lock_timeout', $3, true),
+                            set_config('statement_timeout', $4, true),
+                            set_config('client_min_messages', 'warning', true)) s"
+        )
+    };
+    let sql = match tenant.remote() {
+        true => prepare("NULL::text"),
+        false => prepare("(SELECT status FROM public.tenants WHERE id = $5)"),
+    };
+    let statement = query_as(AssertSqlSafe(sql))
+        .persistent(settings.keep_prepared())
+        .bind(locks::tenant(&tenant.schema))
+        .bind(format!("{}, public", tenant.schema.quoted()))
+        .bind(pg_duration(Some(settings.lock_timeout)))
+        .bind(pg_duration(settings.statement_timeout));
+    let statement = if tenant.remote() { statement } else { statement.bind(tenant.id) };
+    let (locked, pid, status): (bool, i32, Option<String>) = statement.fetch_one(conn).await?;
     Ok(Prepared { locked, pid, status: status.as_deref().and_then(TenantStatus::parse) })
 }
 

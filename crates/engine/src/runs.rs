@@ -44,6 +44,7 @@ pub(crate) async fn start(pool: &PgPool, run: &RunContext) -> Result<(), EngineE
     Ok(())
 }
 
+/// Ends the run's row; tenants whose shard was unreachable count as failed: the run did not finish them.
 pub(crate) async fn finish(pool: &PgPool, run_id: Uuid, summary: &Summary, outcome: &str) -> Result<(), EngineError> {
     let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
     in_transaction(pool, async |conn| {
@@ -53,7 +54,7 @@ pub(crate) async fn finish(pool: &PgPool, run_id: Uuid, summary: &Summary, outco
         )
         .bind(run_id)
         .bind(count(summary.succeeded))
-        .bind(count(summary.failed))
+        .bind(count(summary.failed + summary.unreachable))
         .bind(count(summary.skipped + summary.up_to_date))
         .bind(outcome)
         .execute(conn)

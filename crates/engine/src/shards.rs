@@ -24,6 +24,8 @@ pub struct ShardTarget {
     pub name: String,
     /// How to reach it; `None` for `default`, the control database.
     pub connect: Option<ConnectSettings>,
+    /// Tenants worked on at once on it (`[shards.<name>] concurrency`).
+    pub concurrency: usize,
 }
 
 impl ShardTarget {

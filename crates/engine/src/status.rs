@@ -210,6 +210,7 @@ async fn tenant_status_in(
         .context("reading the registry")?
         .ok_or_else(|| EngineError::Tenant { org_id: org.clone(), problem: "is not in the registry".into() })?;
     let tenant = tenant_from_row(&row).context("reading the registry")?;
+    tenant.require_local("status --tenant")?;
     let last_error: Option<String> = row.try_get("last_error").context("reading the registry")?;
     let applied =
         TrackingTable::tenant(&tenant.schema).read_if_exists(conn).await.context("reading the tracking table")?;

@@ -1,20 +1,21 @@
 //! `migrate-tenants` and `rollback-tenants`: the fan-out of the runner over the registry.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 use tenantctl_migrations::{MigrationSet, PlanError, RollbackTarget, TransactionMode, Version};
 use uuid::Uuid;
 
 use crate::central::{self, Central};
-use crate::fanout::{Budget, FanoutControl, fan_out, not_started};
+use crate::fanout::{Budget, FanoutControl, not_started};
 use crate::recycle::Recycler;
 use crate::registry::{self, Selection};
 use crate::rollout::{Canary, Rollout, stage_ends};
 use crate::runner::{self, Direction, Job};
+use crate::sharded::{ShardPools, fan_out_shards};
 use crate::{
-    Database, EngineError, Event, Gate, Outcome, Reporter, RunContext, RunSettings, Summary, TenantResult, bootstrap,
-    error::Context, runs,
+    Database, EngineError, Event, Gate, OrgId, Outcome, Reporter, RunContext, RunSettings, ShardTarget, Summary,
+    TenantResult, bootstrap, error::Context, runs,
 };
 
 /// What a fan-out did (or, in a dry run, would do).
@@ -31,9 +32,9 @@ pub struct FanoutReport {
 }
 
 impl FanoutReport {
-    /// True when any tenant failed.
+    /// True when any tenant failed or could not be reached.
     pub fn has_failures(&self) -> bool {
-        self.summary.failed > 0
+        self.summary.failed + self.summary.unreachable > 0
     }
 }
 
@@ -56,6 +57,8 @@ pub struct FanoutRequest<'a> {
     pub dry_run: bool,
     /// Audit context.
     pub run: &'a RunContext,
+    /// The configured shards (tenants on `default` need none).
+    pub shards: &'a [ShardTarget],
 }
 
 /// Applies pending tenant migrations to the selected tenants.
@@ -77,7 +80,10 @@ pub async fn migrate_tenants(
         request.settings.check_sessions(may_run.iter().map(|m| &m.up))?;
     }
     let direction = Direction::Up { create_schema: None, allow_out_of_order, central: &central, phase: None };
-    execute(db, &request, direction, &tenants, up_to_date, reporter).await
+    let pools = ShardPools::open(db, request.shards, tenants.iter().map(|t| t.shard.as_str())).await;
+    let report = execute(db, &pools, &request, direction, &tenants, up_to_date, reporter).await;
+    pools.close().await;
+    report
 }
 
 /// Reverts tenant migrations on the selected tenants. Every tenant's plan is checked first: a
@@ -90,11 +96,35 @@ pub async fn rollback_tenants(
 ) -> Result<FanoutReport, EngineError> {
     prepare(db, request.set, true).await?;
     let (tenants, _) = registry::targets(db.pool(), &request.selection, None).await?;
+    let pools = ShardPools::open(db, request.shards, tenants.iter().map(|t| t.shard.as_str())).await;
+    let report = rollback_on(db, &pools, &request, &tenants, target, reporter).await;
+    pools.close().await;
+    report
+}
+
+async fn rollback_on(
+    db: &Database,
+    pools: &ShardPools<'_>,
+    request: &FanoutRequest<'_>,
+    tenants: &[registry::Tenant],
+    target: RollbackTarget,
+    reporter: &dyn Reporter,
+) -> Result<FanoutReport, EngineError> {
     let direction = Direction::Down { target };
     let recycler = Recycler::new(request.settings.connection_max_tenants);
-    let job = job(db, &request, direction, reporter, &recycler, true);
+    let job = job(db, request, direction, reporter, &recycler, true);
     let budget = Budget::new(request.control);
-    let plans = fan_out(&tenants, request.settings.concurrency, &budget, &crate::Silent, |t| runner::run(job, t)).await;
+    let concurrency = request.settings.concurrency;
+    let plans = fan_out_shards(
+        tenants,
+        pools,
+        concurrency,
+        |c| c,
+        &budget,
+        &crate::Silent,
+        |pool, t| runner::run(Job { pool, ..job }, t),
+    )
+    .await;
     if let Some(missing) =
         plans.iter().find_map(|r| r.plan_error.clone().filter(|e| matches!(e, PlanError::MissingDown { .. })))
     {
@@ -103,7 +133,7 @@ pub async fn rollback_tenants(
     let reverting: BTreeSet<Version> = plans.iter().flat_map(|r| r.versions.iter().copied()).collect();
     request.gate.check(reverting.iter().copied())?;
     request.settings.check_sessions(reverting.iter().filter_map(|v| request.set.get(*v)?.down.as_ref()))?;
-    let report = execute(db, &request, direction, &tenants, 0, reporter).await?;
+    let report = execute(db, pools, request, direction, tenants, 0, reporter).await?;
     if !request.dry_run {
         central::forget_unapplied(db.pool()).await?;
     }
@@ -128,11 +158,13 @@ fn job<'a>(
     recycler: &'a Recycler,
     plan_only: bool,
 ) -> Job<'a> {
-    Job { pool: db.pool(), set: request.set, settings: request.settings, direction, reporter, recycler, plan_only }
+    let (pool, control) = (db.pool(), db.pool());
+    Job { pool, control, set: request.set, settings: request.settings, direction, reporter, recycler, plan_only }
 }
 
 async fn execute(
     db: &Database,
+    pools: &ShardPools<'_>,
     request: &FanoutRequest<'_>,
     direction: Direction<'_>,
     tenants: &[registry::Tenant],
@@ -145,7 +177,8 @@ async fn execute(
     let ends = stage_ends(ordered.len(), canary, &request.rollout.waves);
     let budget = Budget::new(request.control);
     let phases = phases(request.set);
-    run_recorded(db, request.run, request.dry_run, ordered.len(), up_to_date, request.control, reporter, || async {
+    let recorded = Recorded { dry_run: request.dry_run, total: ordered.len(), up_to_date, sharded: pools.configured() };
+    run_recorded(db, request.run, recorded, request.control, reporter, || async {
         let mut results = Vec::with_capacity(ordered.len());
         let mut start = 0;
         let mut halted: Option<String> = None;
@@ -155,10 +188,19 @@ async fn execute(
                 Some(reason) => results.extend(targets.iter().map(|t| not_started(t, reason))),
                 None => {
                     let done = match (&phases[..], job.direction) {
-                        ([_, _, ..], Direction::Up { .. }) => run_phases(job, targets, &phases, &budget).await,
+                        ([_, _, ..], Direction::Up { .. }) => run_phases(job, pools, targets, &phases, &budget).await,
                         _ => {
                             let concurrency = request.settings.concurrency;
-                            fan_out(targets, concurrency, &budget, reporter, |t| runner::run(job, t)).await
+                            fan_out_shards(
+                                targets,
+                                pools,
+                                concurrency,
+                                |c| c,
+                                &budget,
+                                reporter,
+                                |pool, t| runner::run(Job { pool, ..job }, t),
+                            )
+                            .await
                         }
                     };
                     if done.iter().any(|r| r.outcome == Outcome::Failed) {
@@ -170,7 +212,8 @@ async fn execute(
             start = end;
         }
         // Report in registry order, whatever order the stages ran in.
-        results.sort_by_key(|r| tenants.iter().position(|t| t.org_id == r.org_id));
+        let order: HashMap<&OrgId, usize> = tenants.iter().enumerate().map(|(i, t)| (&t.org_id, i)).collect();
+        results.sort_by_key(|r| order.get(&r.org_id).copied());
         results
     })
     .await
@@ -201,6 +244,7 @@ struct Phase {
 /// Runs each phase on the targets that have not failed yet, then reports each tenant's merged result.
 async fn run_phases(
     job: Job<'_>,
+    pools: &ShardPools<'_>,
     targets: &[registry::Tenant],
     phases: &[Phase],
     budget: &Budget<'_>,
@@ -215,13 +259,17 @@ async fn run_phases(
         let eligible: Vec<registry::Tenant> = targets
             .iter()
             .zip(&merged)
-            .filter(|(_, r)| r.as_ref().is_none_or(|r| r.outcome != Outcome::Failed))
+            .filter(|(_, r)| r.as_ref().is_none_or(|r| !matches!(r.outcome, Outcome::Failed | Outcome::Unreachable)))
             .map(|(t, _)| t.clone())
             .collect();
-        let concurrency =
-            if phase.transactional { job.settings.concurrency } else { job.settings.no_transaction_concurrency };
-        let done =
-            fan_out(&eligible, concurrency, budget, &OnlyRetries(job.reporter), |t| runner::run(phase_job, t)).await;
+        let no_transaction = job.settings.no_transaction_concurrency;
+        let limit = |shard: usize| if phase.transactional { shard } else { shard.min(no_transaction) };
+        let reporter = OnlyRetries(job.reporter);
+        let concurrency = job.settings.concurrency;
+        let done = fan_out_shards(&eligible, pools, concurrency, limit, budget, &reporter, |pool, t| {
+            runner::run(Job { pool, ..phase_job }, t)
+        })
+        .await;
         for result in done {
             let Some(slot) = targets.iter().position(|t| t.org_id == result.org_id) else { continue };
             match &mut merged[slot] {
@@ -268,14 +316,23 @@ fn canary_first(tenants: &[registry::Tenant], canary: &Canary) -> Result<(Vec<re
     }
 }
 
+/// What [`run_recorded`] records about a run besides its results.
+pub(crate) struct Recorded {
+    /// Nothing is recorded.
+    pub(crate) dry_run: bool,
+    /// Tenants it will visit.
+    pub(crate) total: usize,
+    /// Tenants the registry showed as up to date.
+    pub(crate) up_to_date: usize,
+    /// Shards are configured: the summary counts per shard.
+    pub(crate) sharded: bool,
+}
+
 /// Records the run (unless dry), reports its start, runs it, and records its end.
-#[expect(clippy::too_many_arguments, reason = "one call site per command; a struct would only rename them")]
 pub(crate) async fn run_recorded<F, Fut>(
     db: &Database,
     run: &RunContext,
-    dry_run: bool,
-    total: usize,
-    up_to_date: usize,
+    recorded: Recorded,
     control: &FanoutControl,
     reporter: &dyn Reporter,
     body: F,
@@ -284,16 +341,17 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Vec<TenantResult>>,
 {
+    let Recorded { dry_run, total, up_to_date, sharded } = recorded;
     if !dry_run {
         runs::start(db.pool(), run).await?;
     }
     reporter.report(&Event::RunStarted { run_id: run.run_id, total });
     let results = body().await;
-    let summary = Summary::of(&results, up_to_date);
+    let summary = Summary::of(&results, up_to_date, sharded);
     if !dry_run {
         let outcome = match () {
             () if control.cancel.is_cancelled() => "interrupted",
-            () if results.iter().any(|r| r.outcome == Outcome::Failed) => "failed",
+            () if results.iter().any(|r| matches!(r.outcome, Outcome::Failed | Outcome::Unreachable)) => "failed",
             () => "succeeded",
         };
         runs::finish(db.pool(), run.run_id, &summary, outcome).await?;

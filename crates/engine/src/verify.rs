@@ -10,9 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::{PgPool, Row};
+use sqlx::{AssertSqlSafe, PgPool, Row};
 use tenantctl_migrations::{Checksum, MigrationSet, Version};
 
+use crate::registry::{COLUMNS, tenant_from_row};
 use crate::statements::{in_transaction, query_as, query_scalar};
 use crate::{Database, EngineError, SchemaName, bootstrap, error::Context, identity::quote_ident};
 
@@ -75,6 +76,7 @@ pub async fn verify(db: &Database, set: &MigrationSet) -> Result<VerifyReport, E
     let mut conn = db.pool().acquire().await.context("connecting")?;
     bootstrap::require(&mut conn).await?;
     drop(conn);
+    refuse_remote(db.pool()).await?;
     let targets = targets(db.pool()).await?;
     let names: Vec<&str> = targets.iter().map(|t| t.schema.as_str()).collect();
     let structure = structure(db.pool(), &names).await?;
@@ -108,6 +110,19 @@ fn merged(targets: &[Target], outliers: Vec<Outlier>) -> Vec<Outlier> {
 
 fn outlier(t: &Target, differences: Vec<String>) -> Outlier {
     Outlier { org_id: t.org_id.clone(), schema: t.schema.to_string(), version: t.version, differences }
+}
+
+/// `verify` reads the catalogs of the control database only: a tenant on another shard is refused.
+async fn refuse_remote(pool: &PgPool) -> Result<(), EngineError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM public.tenants WHERE status IN ('ACTIVE', 'FAILED') AND shard <> 'default' \
+         ORDER BY created_at, id LIMIT 1"
+    );
+    let row = sqlx::raw_sql(AssertSqlSafe(sql)).fetch_optional(pool).await.context("reading the registry")?;
+    match row {
+        Some(row) => tenant_from_row(&row).context("reading the registry")?.require_local("verify"),
+        None => Ok(()),
+    }
 }
 
 async fn targets(pool: &PgPool) -> Result<Vec<Target>, EngineError> {
