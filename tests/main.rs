@@ -28,6 +28,7 @@ mod resilience;
 mod roles;
 mod rollback;
 mod rollout;
+mod shard_fanout;
 mod shards;
 mod status;
 mod tls;

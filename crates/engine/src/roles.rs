@@ -34,6 +34,10 @@ pub(crate) async fn create_schema(
     tenant: &Tenant,
     roles: &TenantRoles,
 ) -> Result<Option<String>, Failure> {
+    if tenant.remote() {
+        // Its registry row is on the control database; `--create-role` was refused for it before any change.
+        return plain_schema(conn, tenant).await;
+    }
     let (recorded, role_exists, schema_exists, superuser) = query_as(
         "SELECT (SELECT role_name FROM public.tenants WHERE id = $1),
                 EXISTS (SELECT FROM pg_roles WHERE rolname = $2), EXISTS (SELECT FROM pg_namespace WHERE nspname = $2),
@@ -50,10 +54,7 @@ pub(crate) async fn create_schema(
     let role = match found.recorded {
         // Made by an earlier step of this provisioning (before a no-transaction migration), or a resumed one.
         Some(role) => role,
-        None if !roles.create => {
-            run(conn, &format!("CREATE SCHEMA IF NOT EXISTS {schema}"), "creating the schema").await?;
-            return Ok(None);
-        }
+        None if !roles.create => return plain_schema(conn, tenant).await,
         None => {
             refuse_unsafe(tenant, &found)?;
             let role = tenant.schema.as_str().to_owned();
@@ -82,6 +83,13 @@ pub(crate) async fn create_schema(
             .map_err(|e| Failure::db(Some("recording the tenant's role"), &e))?;
     }
     Ok(Some(role))
+}
+
+/// Creates the tenant's schema, owned by the connecting user; its migrations run as that user.
+async fn plain_schema(conn: &mut PgConnection, tenant: &Tenant) -> Result<Option<String>, Failure> {
+    let sql = format!("CREATE SCHEMA IF NOT EXISTS {}", tenant.schema.quoted());
+    run(conn, &sql, "creating the schema").await?;
+    Ok(None)
 }
 
 /// A new role is made only with a new schema, and only under a name nobody uses yet.

@@ -1,0 +1,345 @@
+//! Tenants on shards: placement by `provision-tenant`, the fan-out over every shard at once, a shard
+//! that cannot be reached, the cross-server ordering of a tenant's commit and its registry mirror
+//! under `kill -9`, and the commands that refuse tenants of other shards.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::support::{
+    ShardDb, TestDb, closed_port_url, org_ids,
+    report::{entry, summary},
+};
+
+/// The basic fixture's 0002 without its reference to `public.plans`, which is on the control
+/// database only.
+const PROJECTS: &str = "CREATE TABLE projects (\n    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    \
+                        owner_id bigint NOT NULL REFERENCES users (id),\n    name text NOT NULL\n);\n";
+
+/// A pending tenant migration that logs itself (a migration applied twice shows as a duplicate
+/// row), slow enough to stop a run midway.
+const SLOW_0004: &str = "CREATE TABLE crash_log (version integer NOT NULL);\n\
+SELECT pg_sleep(0.05);\n\
+INSERT INTO crash_log (version) VALUES (4);\n";
+
+/// A migrated control database whose tenant files fit any shard; the shards are not listed yet.
+fn project() -> (TestDb, [ShardDb; 2]) {
+    let db = TestDb::new();
+    db.write("tenant_migrations/0002_projects.up.sql", PROJECTS);
+    db.migrate_master();
+    (db, crate::support::shard_dbs())
+}
+
+/// Lists the shards in `tenantctl.toml`, `eu1` with one tenant at a time.
+fn list_shards(db: &TestDb, shards: &[ShardDb]) {
+    let toml: String =
+        shards.iter().map(|s| if s.name == "eu1" { s.toml() + "concurrency = 1\n" } else { s.toml() }).collect();
+    db.write("tenantctl.toml", toml);
+}
+
+fn provision(db: &TestDb, orgs: &[&str], extra: &[&str]) -> Value {
+    let mut args = vec!["provision-tenant", "--format", "json"];
+    args.extend(extra);
+    args.extend(orgs);
+    db.tenantctl(&args).succeeds().json()
+}
+
+/// Each org's shard in the registry.
+fn shards_of(db: &TestDb) -> BTreeMap<String, String> {
+    db.rows("select org_id, shard from public.tenants order by org_id")
+        .iter()
+        .map(|r| (r["org_id"].as_str().expect("org").to_owned(), r["shard"].as_str().expect("shard").to_owned()))
+        .collect()
+}
+
+/// One tenant: its registry row on the control database, its tracking table on its shard.
+#[derive(Debug)]
+struct Remote {
+    org_id: String,
+    schema: String,
+    status: String,
+    mirror: (Option<i64>, Option<i64>),
+    tracked: Option<Vec<i64>>,
+}
+
+impl Remote {
+    fn mirror_agrees(&self) -> bool {
+        let tracked = self.tracked.clone().unwrap_or_default();
+        self.mirror.0 == tracked.iter().max().copied() && self.mirror.1.unwrap_or(0) == tracked.len() as i64
+    }
+
+    /// The invariant: the mirror is unknown, or not ahead of the tracking table.
+    fn mirror_not_ahead(&self) -> bool {
+        let tracked = self.tracked.clone().unwrap_or_default();
+        let newest = tracked.iter().max().copied().unwrap_or(0);
+        match self.mirror {
+            (None, _) | (_, None) => true,
+            (Some(v), Some(n)) => v <= newest && n <= tracked.len() as i64,
+        }
+    }
+}
+
+/// Every tenant of `shard` (in registry order), read where each part lives.
+fn remote_states(db: &TestDb, shard: &ShardDb) -> Vec<Remote> {
+    let rows = db.rows(&format!(
+        "select org_id, schema_name, status, schema_version, migration_count::bigint as migration_count \
+         from public.tenants where shard = '{}' order by created_at, id",
+        shard.name
+    ));
+    let schemas: Vec<String> = rows.iter().map(|r| r["schema_name"].as_str().expect("schema").to_owned()).collect();
+    let tracked = shard.db.tracked_versions(&schemas);
+    rows.iter()
+        .map(|r| {
+            let schema = r["schema_name"].as_str().expect("schema").to_owned();
+            Remote {
+                org_id: r["org_id"].as_str().expect("org").to_owned(),
+                status: r["status"].as_str().expect("status").to_owned(),
+                mirror: (r["schema_version"].as_i64(), r["migration_count"].as_i64()),
+                tracked: tracked.get(&schema).cloned(),
+                schema,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn provisioning_places_new_tenants_on_the_least_loaded_shard_and_default_tenants_stay() {
+    let (db, shards) = project();
+    provision(&db, &["old-1"], &[]);
+    list_shards(&db, &shards);
+    let report = provision(&db, &["a", "b", "c", "d", "e"], &[]);
+    assert_eq!(summary(&report), [5, 0, 0], "{report:#}");
+    assert_eq!(report["summary"]["by_shard"]["eu1"]["succeeded"], 3, "{report:#}");
+    assert_eq!(report["summary"]["by_shard"]["us2"]["succeeded"], 2, "{report:#}");
+    provision(&db, &["f"], &["--shard", "default"]);
+    provision(&db, &["g"], &[]);
+    let placed = shards_of(&db);
+    let expected = [("a", "eu1"), ("b", "us2"), ("c", "eu1"), ("d", "us2"), ("e", "eu1"), ("f", "default")];
+    for (org, shard) in expected.into_iter().chain([("g", "us2"), ("old-1", "default")]) {
+        assert_eq!(placed[org], shard, "{placed:?}");
+    }
+    for shard in &shards {
+        for t in remote_states(&db, shard) {
+            assert_eq!((t.status.as_str(), t.tracked.as_deref()), ("ACTIVE", Some(&[1, 2, 3][..])), "{t:?}");
+            assert!(t.mirror_agrees(), "{t:?}");
+            assert!(!db.exists(&format!("{}.users", t.schema)), "the schema is on the shard only: {t:?}");
+        }
+    }
+    assert!(db.exists(&format!(
+        "{}.users",
+        db.scalar::<String>("select schema_name from public.tenants where org_id = 'f'")
+    )));
+
+    let before = (db.snapshot(), shards[0].db.snapshot());
+    let out = db.tenantctl(&["provision-tenant", "--shard", "mars", "h"]);
+    out.exits(2);
+    assert!(out.one_error_line().contains("--shard \"mars\": no such shard") && out.stderr.contains("eu1, us2"));
+    assert_eq!((db.snapshot(), shards[0].db.snapshot()), before, "a bad --shard changes nothing");
+
+    // Re-provisioning an ACTIVE org is skipped, wherever it is.
+    let again = provision(&db, &["a", "old-1"], &[]);
+    assert_eq!(summary(&again), [0, 0, 2], "{again:#}");
+}
+
+#[test]
+fn the_fan_out_covers_every_shard_a_broken_tenant_fails_alone_and_rollback_reaches_the_shards() {
+    let (db, shards) = project();
+    provision(&db, &["old-1"], &[]);
+    list_shards(&db, &shards);
+    provision(&db, &["a", "b", "c", "d"], &[]);
+    db.merge("tenant_migrations_next", "tenant_migrations");
+    let broken = remote_states(&db, &shards[1]).remove(0);
+    shards[1].db.execute(&format!("CREATE TABLE {}.tasks (x int)", broken.schema));
+
+    let out = db.tenantctl(&["migrate-tenants", "--format", "json"]);
+    out.exits(1);
+    let report = out.json();
+    assert_eq!(summary(&report), [4, 1, 0], "{report:#}");
+    assert_eq!(entry(&report, &broken.org_id)["outcome"], "failed", "{report:#}");
+    let orgs: Vec<&str> =
+        report["tenants"].as_array().expect("tenants").iter().map(|t| t["org_id"].as_str().expect("org")).collect();
+    let registry: Vec<String> = db.column("select org_id from public.tenants order by created_at, id");
+    assert_eq!(orgs, registry, "registry order across shards");
+    assert_eq!(
+        report["summary"]["by_shard"]["us2"],
+        json!({"succeeded": 1, "failed": 1, "skipped": 0, "unreachable": 0})
+    );
+    assert_eq!(report["summary"]["by_shard"]["default"]["succeeded"], 1);
+    let failed = remote_states(&db, &shards[1]).remove(0);
+    assert_eq!((failed.status.as_str(), failed.tracked.as_deref()), ("FAILED", Some(&[1, 2, 3][..])), "{failed:?}");
+    assert!(failed.mirror_agrees(), "{failed:?}");
+    let error: String = db.scalar_with("select last_error from public.tenants where org_id = $1", &broken.org_id);
+    assert!(error.contains("0004_tasks.up.sql"), "{error}");
+
+    shards[1].db.execute(&format!("DROP TABLE {}.tasks", broken.schema));
+    let fixed = db.tenantctl(&["migrate-tenants", "--include-failed", "--format", "json"]).succeeds().json();
+    assert_eq!(summary(&fixed), [1, 0, 0], "{fixed:#}");
+    for shard in &shards {
+        for t in remote_states(&db, shard) {
+            assert_eq!((t.status.as_str(), t.tracked.as_deref()), ("ACTIVE", Some(&[1, 2, 3, 4, 5][..])), "{t:?}");
+            assert!(t.mirror_agrees(), "{t:?}");
+        }
+    }
+
+    let rolled = db.tenantctl(&["rollback-tenants", "--steps", "2", "--format", "json"]).succeeds().json();
+    assert_eq!(summary(&rolled), [5, 0, 0], "{rolled:#}");
+    for shard in &shards {
+        for t in remote_states(&db, shard) {
+            assert_eq!((t.status.as_str(), t.tracked.as_deref()), ("ACTIVE", Some(&[1, 2, 3][..])), "{t:?}");
+            assert!(t.mirror_agrees(), "{t:?}");
+            assert!(!shard.db.exists(&format!("{}.tasks", t.schema)), "{t:?}");
+        }
+    }
+}
+
+#[test]
+fn a_shard_down_before_the_run_leaves_its_tenants_unreachable_not_failed_and_a_rerun_finishes() {
+    let (db, shards) = project();
+    list_shards(&db, &shards);
+    provision(&db, &["a", "b", "c", "d"], &[]);
+    db.merge("tenant_migrations_next", "tenant_migrations");
+
+    let out =
+        db.command(&["migrate-tenants", "--format", "json"]).env("TENANTCTL_SHARD_US2_URL", &closed_port_url()).run();
+    out.exits(1).never_shows("s3cret-pw");
+    let report = out.json();
+    assert_eq!(summary(&report), [2, 0, 0], "{report:#}");
+    assert_eq!(report["summary"]["unreachable"], 2, "{report:#}");
+    assert_eq!(report["summary"]["by_shard"]["us2"]["unreachable"], 2, "{report:#}");
+    for t in remote_states(&db, &shards[1]) {
+        assert_eq!(entry(&report, &t.org_id)["outcome"], "unreachable", "{report:#}");
+        assert_eq!((t.status.as_str(), t.tracked.as_deref()), ("ACTIVE", Some(&[1, 2, 3][..])), "{t:?}");
+        assert!(t.mirror_agrees(), "{t:?}");
+    }
+    let run = db.run_row(report["run_id"].as_str().expect("run id"));
+    assert_eq!((run["outcome"].as_str(), run["failed"].as_i64()), (Some("failed"), Some(2)), "{run:#}");
+
+    let rerun = db.tenantctl(&["migrate-tenants", "--format", "json"]).succeeds().json();
+    assert_eq!(summary(&rerun), [2, 0, 0], "{rerun:#}");
+    assert_eq!(rerun["summary"]["up_to_date"], 2, "{rerun:#}");
+    for shard in &shards {
+        for t in remote_states(&db, shard) {
+            assert_eq!(t.tracked.as_deref(), Some(&[1, 2, 3, 4, 5][..]), "{t:?}");
+            assert!(t.mirror_agrees(), "{t:?}");
+        }
+    }
+}
+
+#[test]
+fn a_shard_that_goes_down_mid_run_leaves_the_registry_truthful() {
+    let (db, shards) = project();
+    list_shards(&db, &shards);
+    let orgs = org_ids(20);
+    let orgs: Vec<&str> = orgs.iter().map(String::as_str).collect();
+    provision(&db, &orgs, &["--shard", "eu1"]);
+    provision(&db, &["other"], &["--shard", "us2"]);
+    db.write("tenant_migrations/0004_crash_log.up.sql", SLOW_0004);
+    let eu1 = &shards[0];
+
+    let mut run = db.command(&["migrate-tenants", "--format", "json", "--lock-retries", "1"]).spawn();
+    db.poll_until("a few eu1 tenants are migrated", |db| run.has_exited() || db.tenants_at("ACTIVE", 4) >= 3);
+    // The shard stops taking connections, and the run's sessions there end (the test's own stay, to
+    // let connections in again).
+    eu1.db.execute(&format!(
+        "ALTER DATABASE \"{}\" ALLOW_CONNECTIONS false; SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND starts_with(application_name, 'tenantctl/')",
+        eu1.db.name()
+    ));
+    let out = run.wait();
+    out.exits(1);
+    let report = out.json();
+    let unreachable = report["summary"]["unreachable"].as_u64().expect("count");
+    assert!(unreachable > 0 && unreachable < 20, "{report:#}");
+    assert_eq!(report["summary"]["by_shard"]["us2"]["succeeded"], 1, "{report:#}");
+    eu1.db.execute(&format!("ALTER DATABASE \"{}\" ALLOW_CONNECTIONS true", eu1.db.name()));
+    for t in remote_states(&db, eu1) {
+        assert!(t.mirror_not_ahead(), "{t:?}");
+        assert!(matches!(t.tracked.as_deref(), Some([1, 2, 3] | [1, 2, 3, 4])), "{t:?}");
+        if entry(&report, &t.org_id)["outcome"] == "unreachable" {
+            assert_eq!(t.status, "ACTIVE", "an unreachable tenant is not marked FAILED: {t:?}");
+        }
+    }
+    db.tenantctl(&["migrate-tenants", "--include-failed"]).succeeds();
+    for t in remote_states(&db, eu1) {
+        assert_eq!((t.status.as_str(), t.tracked.as_deref()), ("ACTIVE", Some(&[1, 2, 3, 4][..])), "{t:?}");
+        assert!(t.mirror_agrees(), "{t:?}");
+    }
+}
+
+/// `crash_log` of every schema on `shard` that has one, duplicates kept.
+fn crash_logs(shard: &ShardDb, schemas: &[String]) -> BTreeMap<String, Vec<i64>> {
+    let with_log = shard.db.schemas_having(schemas, "crash_log");
+    let mut logs: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for row in shard.db.over_schemas(&with_log, "select version from {schema}.crash_log") {
+        logs.entry(row["schema"].as_str().expect("schema").to_owned())
+            .or_default()
+            .push(row["version"].as_i64().expect("v"));
+    }
+    logs
+}
+
+#[test]
+fn migrate_tenants_killed_over_a_remote_shard_never_leaves_a_mirror_ahead() {
+    let (db, shards) = project();
+    list_shards(&db, &shards);
+    let us2 = &shards[1];
+    let orgs = org_ids(60);
+    let orgs: Vec<&str> = orgs.iter().map(String::as_str).collect();
+    provision(&db, &orgs, &["--shard", "us2"]);
+    db.write("tenant_migrations/0004_crash_log.up.sql", SLOW_0004);
+    for k in [1, 20] {
+        let mut run = db.command(&["migrate-tenants", "--concurrency", "2"]).spawn();
+        db.poll_until(&format!("{k} tenants are migrated"), |db| run.has_exited() || db.tenants_at("ACTIVE", 4) >= k);
+        let (out, killed) = run.kill();
+        assert!(killed, "the run ended before it was killed: {out:?}");
+        db.wait_until_tenantctl_is_gone();
+        us2.db.wait_until_tenantctl_is_gone();
+        let states = remote_states(&db, us2);
+        let schemas: Vec<String> = states.iter().map(|t| t.schema.clone()).collect();
+        let logs = crash_logs(us2, &schemas);
+        for t in &states {
+            assert_eq!(t.status, "ACTIVE", "{t:?}");
+            assert!(t.mirror_not_ahead(), "the registry mirror is ahead of the tracking table: {t:?}");
+            match t.tracked.as_deref() {
+                Some([1, 2, 3]) => assert_eq!(logs.get(&t.schema), None, "{t:?}"),
+                Some([1, 2, 3, 4]) => assert_eq!(logs.get(&t.schema).map(Vec::as_slice), Some(&[4][..]), "{t:?}"),
+                _ => panic!("neither untouched nor fully migrated: {t:?}"),
+            }
+        }
+    }
+    let rerun = db.tenantctl(&["migrate-tenants", "--format", "json"]).succeeds().json();
+    for t in rerun["tenants"].as_array().expect("tenants") {
+        assert!(t["applied"] == json!([4]) || t["applied"] == json!([]), "{t}");
+    }
+    let states = remote_states(&db, us2);
+    let schemas: Vec<String> = states.iter().map(|t| t.schema.clone()).collect();
+    let logs = crash_logs(us2, &schemas);
+    for t in &states {
+        assert_eq!((t.status.as_str(), t.tracked.as_deref()), ("ACTIVE", Some(&[1, 2, 3, 4][..])), "{t:?}");
+        assert!(t.mirror_agrees(), "a rerun repairs the mirror: {t:?}");
+        assert_eq!(logs.get(&t.schema).map(Vec::as_slice), Some(&[4][..]), "0004 applied once: {t:?}");
+    }
+}
+
+#[test]
+fn commands_not_built_for_remote_tenants_refuse_them_in_one_line() {
+    let (db, shards) = project();
+    list_shards(&db, &shards);
+    provision(&db, &["a"], &["--shard", "eu1"]);
+    let before = (db.snapshot(), shards[0].db.snapshot());
+    let schema: String = db.scalar("select schema_name from public.tenants where org_id = 'a'");
+    for args in [
+        vec!["status", "--tenant", "a"],
+        vec!["archive-tenant", "a"],
+        vec!["drop-tenant", "a", "--confirm", &schema],
+        vec!["verify"],
+        vec!["provision-tenant", "--create-role", "--shard", "eu1", "b"],
+    ] {
+        let out = db.tenantctl(&args);
+        out.exits(2);
+        assert!(out.one_error_line().contains("is on shard `eu1`"), "{args:?}: {}", out.stderr);
+    }
+    assert_eq!((db.snapshot(), shards[0].db.snapshot()), before, "nothing changed");
+    let status = db.tenantctl(&["status", "--format", "json"]).succeeds().json();
+    assert_eq!(status["shards"]["eu1"]["tenants"], 1, "{status:#}");
+}
