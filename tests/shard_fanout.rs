@@ -235,15 +235,16 @@ fn a_shard_that_goes_down_mid_run_leaves_the_registry_truthful() {
     provision(&db, &["other"], &["--shard", "us2"]);
     db.write("tenant_migrations/0004_crash_log.up.sql", SLOW_0004);
     let eu1 = &shards[0];
+    // Another database on eu1's server, to close eu1's database from outside.
+    let [admin, _] = crate::support::shard_dbs();
 
     let mut run = db.command(&["migrate-tenants", "--format", "json", "--lock-retries", "1"]).spawn();
     db.poll_until("a few eu1 tenants are migrated", |db| run.has_exited() || db.tenants_at("ACTIVE", 4) >= 3);
-    // The shard stops taking connections, and the run's sessions there end (the test's own stay, to
-    // let connections in again).
-    eu1.db.execute(&format!(
-        "ALTER DATABASE \"{}\" ALLOW_CONNECTIONS false; SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND starts_with(application_name, 'tenantctl/')",
-        eu1.db.name()
+    // The shard stops taking connections, and the run's sessions there end.
+    let name = eu1.db.name();
+    admin.db.execute(&format!(
+        "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false; SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = '{name}' AND starts_with(application_name, 'tenantctl/')"
     ));
     let out = run.wait();
     out.exits(1);
@@ -251,7 +252,7 @@ fn a_shard_that_goes_down_mid_run_leaves_the_registry_truthful() {
     let unreachable = report["summary"]["unreachable"].as_u64().expect("count");
     assert!(unreachable > 0 && unreachable < 20, "{report:#}");
     assert_eq!(report["summary"]["by_shard"]["us2"]["succeeded"], 1, "{report:#}");
-    eu1.db.execute(&format!("ALTER DATABASE \"{}\" ALLOW_CONNECTIONS true", eu1.db.name()));
+    admin.db.execute(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"));
     for t in remote_states(&db, eu1) {
         assert!(t.mirror_not_ahead(), "{t:?}");
         assert!(matches!(t.tracked.as_deref(), Some([1, 2, 3] | [1, 2, 3, 4])), "{t:?}");
