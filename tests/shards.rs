@@ -166,8 +166,10 @@ fn dry_run_lists_the_shard_files_and_changes_nothing_on_any_server() {
 #[test]
 fn status_lists_each_shard_with_reachability_version_and_tenants() {
     let (db, [eu1, us2]) = sharded();
-    let db = db.with_tenants(&["acme-corp", "globex", "initech"]);
-    // Placement on shards is not built yet: the registry is told directly.
+    db.migrate_master();
+    // The fixture's tenant files reference public.plans, which only the control database has.
+    db.tenantctl(&["provision-tenant", "--shard", "default", "acme-corp", "globex", "initech"]).succeeds();
+    // `status` counts from the registry alone.
     db.execute("update public.tenants set shard = 'eu1' where org_id = 'globex'");
     db.overlay("shards/shard_master_migrations_next", "shard_master_migrations");
     db.write("tenantctl.toml", format!("{}[shards.us2]\nurl = \"{}\"\n", eu1.toml(), closed_port_url()));

@@ -20,7 +20,7 @@ use crate::events::{Event, Outcome, Reporter, TenantResult};
 use crate::recycle::Recycler;
 use crate::registry::{self, Tenant, TenantStatus};
 use crate::settings::{RunSettings, TenantRoles, pg_duration};
-use crate::statements::{query, query_as};
+use crate::statements::{query, query_as, query_scalar};
 use crate::tracking::{AppliedRow, Ran, TrackingTable, next_batch};
 use crate::{locks, no_transaction, roles};
 
@@ -91,10 +91,16 @@ impl Failure {
         Self { message, retryable: false, plan_error: None, unreachable: false }
     }
 
-    /// No connection to the tenant's shard, which is not the control database.
-    fn unreachable(tenant: &Tenant, error: &sqlx::Error) -> Self {
-        let context = format!("shard {} unreachable", tenant.shard);
-        Self { unreachable: tenant.remote(), ..Self::db(Some(&context), error) }
+    /// No connection: to a tenant of another shard than the control database, its shard is
+    /// unreachable; otherwise a failure with `context`, as any other.
+    fn unreachable(tenant: &Tenant, context: Option<&str>, error: &sqlx::Error) -> Self {
+        match tenant.remote() {
+            true => {
+                let context = format!("shard {} unreachable", tenant.shard);
+                Self { unreachable: true, ..Self::db(Some(&context), error) }
+            }
+            false => Self::db(context, error),
+        }
     }
 }
 
@@ -212,15 +218,62 @@ enum InTransaction<'m> {
 }
 
 /// One transaction of work on the tenant; a retry first makes sure its connection is alive.
+///
+/// A tenant of another shard than the registry is also held by a session-level lock on its shard
+/// from before its transaction until its mirror is written on the control database: otherwise
+/// another run could take the tenant between the shard's commit and the mirror's update, and a
+/// stale mirror would land after that run's. Behind a transaction pooler there is no session to
+/// hold it; see the README.
 async fn step(job: Job<'_>, tenant: &Tenant, progress: &mut Progress, retry: bool) -> Result<Step, Failure> {
-    let mut conn = acquire(job.pool, retry).await.map_err(|e| Failure::unreachable(tenant, &e))?;
+    let mut conn =
+        acquire(job.pool, retry).await.map_err(|e| Failure::unreachable(tenant, Some("no connection"), &e))?;
+    let guarded = tenant.remote() && !job.plan_only && job.settings.keep_prepared();
+    if guarded {
+        let locked = session_lock(&mut conn, tenant, true).await.map_err(|e| Failure::unreachable(tenant, None, &e))?;
+        if !locked {
+            return Ok(Step::Nothing(HELD_ELSEWHERE));
+        }
+    }
+    let (outcome, pid, no_transaction) = step_on(job, tenant, progress, &mut conn).await;
+    // A no-transaction migration releases every session lock itself, after writing its mirror.
+    if guarded && !no_transaction && !session_lock(&mut conn, tenant, false).await.unwrap_or(false) {
+        // The lock was lost with the connection: another run may have had the tenant since, and the
+        // mirror just written may be stale. Unknown is always true.
+        let _ = registry::forget_mirror(job.control, tenant.id).await;
+        conn.close_on_drop();
+    }
+    // A connection that saw an error may be dead (a terminated backend) or in an unknown state:
+    // never hand it to the retry or the next tenant.
+    if outcome.is_err() || pid.is_some_and(|pid| job.recycler.served(pid)) {
+        conn.close_on_drop();
+    }
+    outcome
+}
+
+/// Takes (without waiting) or releases the tenant's session-level lock on its shard.
+async fn session_lock(conn: &mut PgConnection, tenant: &Tenant, take: bool) -> Result<bool, sqlx::Error> {
+    let sql = if take { "SELECT pg_try_advisory_lock($1)" } else { "SELECT pg_advisory_unlock($1)" };
+    query_scalar(sql).bind(locks::tenant(&tenant.schema)).fetch_one(conn).await
+}
+
+/// The step's transaction and what follows it; also the backend's pid, and whether a no-transaction
+/// migration ran.
+async fn step_on(
+    job: Job<'_>,
+    tenant: &Tenant,
+    progress: &mut Progress,
+    conn: &mut PoolConnection<Postgres>,
+) -> (Result<Step, Failure>, Option<i32>, bool) {
     if tenant.remote() && matches!(job.direction, Direction::Down { .. }) && !job.plan_only {
         // The mirror may go down: unknown first, the true value after the shard's commit.
-        registry::forget_mirror(job.control, tenant.id)
-            .await
-            .map_err(|e| Failure::db(Some("clearing the registry mirror"), &e))?;
+        if let Err(e) = registry::forget_mirror(job.control, tenant.id).await {
+            return (Err(Failure::db(Some("clearing the registry mirror"), &e)), None, false);
+        }
     }
-    let mut tx = conn.begin().await.map_err(|e| Failure::unreachable(tenant, &e))?;
+    let mut tx = match conn.begin().await {
+        Ok(tx) => tx,
+        Err(e) => return (Err(Failure::unreachable(tenant, None, &e)), None, false),
+    };
     let (decided, pid) = in_transaction(job, tenant, &mut tx, progress).await;
     let outcome = match decided {
         Ok(InTransaction::Commit(step, mirror)) if !job.plan_only => match tx.commit().await {
@@ -231,29 +284,27 @@ async fn step(job: Job<'_>, tenant: &Tenant, progress: &mut Progress, retry: boo
             let _ = tx.rollback().await;
             Ok(step)
         }
-        Ok(InTransaction::NoTransaction { migration, more, completes, role }) => match tx.rollback().await {
-            Ok(()) => {
-                let script = job.direction.script(migration);
-                let role = role.as_deref();
-                let work = no_transaction::Work { job, tenant, progress, migration, script, completes, role };
-                no_transaction::run(&mut conn, work)
-                    .await
-                    .map(|done| done.unwrap_or(Step::Did { versions: vec![migration.version], more }))
-            }
-            Err(e) => Err(Failure::db(None, &e)),
-        },
+        Ok(InTransaction::NoTransaction { migration, more, completes, role }) => {
+            let done = match tx.rollback().await {
+                Ok(()) => {
+                    let script = job.direction.script(migration);
+                    let role = role.as_deref();
+                    let work = no_transaction::Work { job, tenant, progress, migration, script, completes, role };
+                    no_transaction::run(conn, work)
+                        .await
+                        .map(|done| done.unwrap_or(Step::Did { versions: vec![migration.version], more }))
+                }
+                Err(e) => Err(Failure::db(None, &e)),
+            };
+            return (done, pid, true);
+        }
         Err(f) => {
             // Best effort: on a broken connection the server rolls back by itself.
             let _ = tx.rollback().await;
             Err(f)
         }
     };
-    // A connection that saw an error may be dead (a terminated backend) or in an unknown state:
-    // never hand it to the retry or the next tenant.
-    if outcome.is_err() || pid.is_some_and(|pid| job.recycler.served(pid)) {
-        conn.close_on_drop();
-    }
-    outcome
+    (outcome, pid, false)
 }
 
 /// Writes the registry's part of a step on a tenant of another shard, after the shard's commit.
