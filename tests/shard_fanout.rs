@@ -344,3 +344,41 @@ fn commands_not_built_for_remote_tenants_refuse_them_in_one_line() {
     let status = db.tenantctl(&["status", "--format", "json"]).succeeds().json();
     assert_eq!(status["shards"]["eu1"]["tenants"], 1, "{status:#}");
 }
+
+#[test]
+fn provisioning_killed_on_a_remote_shard_resumes_without_orphans_or_duplicates() {
+    let (db, shards) = project();
+    list_shards(&db, &shards);
+    let us2 = &shards[1];
+    db.write("tenant_migrations/0004_crash_log.up.sql", SLOW_0004);
+    let orgs = org_ids(40);
+    db.write("orgs.txt", orgs.join("\n") + "\n");
+    let mut run = db.command(&["provision-tenant", "--shard", "us2", "--from-file", "orgs.txt"]).spawn();
+    db.poll_until("5 tenants are provisioned", |db| run.has_exited() || db.tenants_at("ACTIVE", 4) >= 5);
+    let (out, killed) = run.kill();
+    assert!(killed, "the run ended before it was killed: {out:?}");
+    db.wait_until_tenantctl_is_gone();
+    us2.db.wait_until_tenantctl_is_gone();
+    for t in remote_states(&db, us2) {
+        assert!(t.mirror_not_ahead(), "{t:?}");
+        assert!(matches!(t.tracked.as_deref(), None | Some([1, 2, 3, 4])), "all or nothing: {t:?}");
+        if t.status == "ACTIVE" {
+            assert_eq!(t.tracked.as_deref(), Some(&[1, 2, 3, 4][..]), "{t:?}");
+        }
+    }
+    let rerun = db.tenantctl(&["provision-tenant", "--shard", "us2", "--from-file", "orgs.txt", "--format", "json"]);
+    let rerun = rerun.succeeds().json();
+    assert_eq!(rerun["summary"]["failed"], 0, "{rerun:#}");
+    let states = remote_states(&db, us2);
+    assert_eq!(states.len(), 40, "one registry row per org, all on us2");
+    let schemas: Vec<String> = states.iter().map(|t| t.schema.clone()).collect();
+    let logs = crash_logs(us2, &schemas);
+    for t in &states {
+        assert_eq!((t.status.as_str(), t.tracked.as_deref()), ("ACTIVE", Some(&[1, 2, 3, 4][..])), "{t:?}");
+        assert!(t.mirror_agrees(), "{t:?}");
+        assert_eq!(logs.get(&t.schema).map(Vec::as_slice), Some(&[4][..]), "{t:?}");
+    }
+    let on_server: Vec<String> = us2.db.schemas_named("tid_");
+    assert_eq!(on_server.len(), 40, "no orphan schema on the shard: {on_server:?}");
+    assert!(db.schemas_named("tid_").is_empty(), "nothing on the control database");
+}
