@@ -323,26 +323,41 @@ fn migrate_tenants_killed_over_a_remote_shard_never_leaves_a_mirror_ahead() {
 }
 
 #[test]
-fn commands_not_built_for_remote_tenants_refuse_them_in_one_line() {
+fn status_archive_and_drop_work_on_a_remote_tenant_and_verify_and_create_role_refuse_it() {
     let (db, shards) = project();
     list_shards(&db, &shards);
-    provision(&db, &["a"], &["--shard", "eu1"]);
-    let before = (db.snapshot(), shards[0].db.snapshot());
+    let eu1 = &shards[0];
+    provision(&db, &["a", "b"], &["--shard", "eu1"]);
     let schema: String = db.scalar("select schema_name from public.tenants where org_id = 'a'");
-    for args in [
-        vec!["status", "--tenant", "a"],
-        vec!["archive-tenant", "a"],
-        vec!["drop-tenant", "a", "--confirm", &schema],
-        vec!["verify"],
-        vec!["provision-tenant", "--create-role", "--shard", "eu1", "b"],
-    ] {
+
+    let detail = db.tenantctl(&["status", "--tenant", "a", "--format", "json"]).succeeds().json();
+    let applied: Vec<i64> =
+        detail["applied"].as_array().expect("applied").iter().map(|r| r["version"].as_i64().expect("v")).collect();
+    assert_eq!(applied, [1, 2, 3], "read from the tenant's shard: {detail:#}");
+    db.write("tenant_migrations/0004_crash_log.up.sql", SLOW_0004);
+    let detail = db.tenantctl(&["status", "--tenant", "a", "--format", "json"]).succeeds().json();
+    assert_eq!(detail["pending"], json!(["0004_crash_log.up.sql"]), "{detail:#}");
+    let status = db.tenantctl(&["status", "--format", "json"]).succeeds().json();
+    assert_eq!((status["tenants"]["behind"].as_i64(), status["shards"]["eu1"]["tenants"].as_i64()), (Some(2), Some(2)));
+
+    let before = (db.snapshot(), eu1.db.snapshot());
+    for args in [vec!["verify"], vec!["provision-tenant", "--create-role", "--shard", "eu1", "c"]] {
         let out = db.tenantctl(&args);
         out.exits(2);
         assert!(out.one_error_line().contains("is on shard `eu1`"), "{args:?}: {}", out.stderr);
     }
-    assert_eq!((db.snapshot(), shards[0].db.snapshot()), before, "nothing changed");
-    let status = db.tenantctl(&["status", "--format", "json"]).succeeds().json();
-    assert_eq!(status["shards"]["eu1"]["tenants"], 1, "{status:#}");
+    assert_eq!((db.snapshot(), eu1.db.snapshot()), before, "nothing changed");
+
+    db.tenantctl(&["archive-tenant", "a"]).succeeds();
+    let report = db.tenantctl(&["migrate-tenants", "--format", "json"]).succeeds().json();
+    assert_eq!(summary(&report), [1, 0, 0], "the archived tenant is left out: {report:#}");
+    assert!(eu1.db.exists(&format!("{schema}.users")), "archiving keeps the schema");
+
+    db.tenantctl(&["drop-tenant", "a", "--confirm", &schema]).succeeds();
+    assert!(eu1.db.schemas_named(&schema).is_empty(), "the schema is dropped on its shard");
+    let row = &db.rows("select status, schema_version, note from public.tenants where org_id = 'a'")[0];
+    assert_eq!((row["status"].as_str(), row["schema_version"].as_i64()), (Some("ARCHIVED"), None), "{row}");
+    assert!(row["note"].as_str().expect("note").contains("dropped"), "{row}");
 }
 
 #[test]

@@ -441,9 +441,12 @@ async fn offboard(ctx: &Ctx<'_>, run: &RunArgs, raw: &str, confirm: Option<&str>
     let org = org_id("org id", raw)?;
     let db = ctx.connect(&settings).await?;
     let run_context = ctx.run_context();
+    let shards = settings.shard_targets(ctx.command);
     let report = match confirm {
-        None => tenantctl_engine::archive_tenant(&db, &org, &run_context).await?,
-        Some(confirm) => tenantctl_engine::drop_tenant(&db, &org, confirm, &settings.run, &run_context).await?,
+        None => tenantctl_engine::archive_tenant(&db, &org, &shards, &run_context).await?,
+        Some(confirm) => {
+            tenantctl_engine::drop_tenant(&db, &org, confirm, &settings.run, &shards, &run_context).await?
+        }
     };
     let t = &report.tenant;
     let done = match (confirm, report.changed) {
@@ -472,7 +475,8 @@ async fn status(ctx: &Ctx<'_>, run: &RunArgs, tenant: Option<&str>, check: bool,
     if let Some(raw) = tenant {
         let org = org_id("--tenant", raw)?;
         let db = ctx.connect(&settings).await?;
-        let detail = tenantctl_engine::tenant_status(&db, &tenant_set, &org).await?;
+        let shards = settings.shard_targets(ctx.command);
+        let detail = tenantctl_engine::tenant_status(&db, &tenant_set, &org, &shards).await?;
         ctx.print(|| render::tenant_json(&detail), |out| render::tenant_text(out, &detail))?;
         return Ok(exit::SUCCESS);
     }

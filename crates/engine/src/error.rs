@@ -68,6 +68,14 @@ pub enum EngineError {
         /// What is wrong with it.
         problem: String,
     },
+    /// The shard a command needs could not be reached (or is not configured).
+    #[error("shard `{shard}` cannot be reached: {reason}")]
+    ShardUnreachable {
+        /// Its name.
+        shard: String,
+        /// Why (never a password).
+        reason: String,
+    },
     /// A command not built for tenants on other shards than the control database.
     #[error(
         "tenant `{org_id}` is on shard `{shard}`: `{command}` works only on tenants of the control database (shard `default`) so far"
@@ -132,6 +140,7 @@ impl EngineError {
             | Self::BootstrapTooNew { .. }
             | Self::MasterMigration { .. }
             | Self::Busy { .. }
+            | Self::ShardUnreachable { .. }
             | Self::Unsafe { .. } => ErrorKind::Failed,
         }
     }

@@ -4,12 +4,12 @@
 //! schema or a role.
 
 use serde::Serialize;
-use sqlx::{AssertSqlSafe, Connection};
+use sqlx::{AssertSqlSafe, PgConnection};
 
-use crate::registry::{COLUMNS, Tenant, TenantStatus, tenant_from_row};
+use crate::registry::{self, COLUMNS, Tenant, TenantStatus, tenant_from_row};
 use crate::settings::{RunSettings, pg_duration};
 use crate::statements::{in_transaction, query, query_as};
-use crate::{Database, EngineError, OrgId, RunContext, Summary, error::Context, locks, roles, runs};
+use crate::{Database, EngineError, OrgId, RunContext, ShardTarget, Summary, error::Context, locks, roles, runs};
 
 /// What an off-boarding command did.
 #[derive(Debug, Clone, Serialize)]
@@ -22,8 +22,7 @@ pub struct OffboardReport {
     pub changed: bool,
 }
 
-/// The tenant, refused for `command` when it lives on another shard.
-async fn find(db: &Database, org: &OrgId, command: &str) -> Result<Tenant, EngineError> {
+async fn find(db: &Database, org: &OrgId) -> Result<Tenant, EngineError> {
     let row = in_transaction(db.pool(), async |conn| {
         query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM public.tenants WHERE org_id = $1")))
             .bind(org.as_str())
@@ -33,21 +32,54 @@ async fn find(db: &Database, org: &OrgId, command: &str) -> Result<Tenant, Engin
     .await
     .context("reading the registry")?
     .ok_or_else(|| EngineError::Tenant { org_id: org.clone(), problem: "is not in the registry".into() })?;
-    let tenant = tenant_from_row(&row).context("reading the registry")?;
-    tenant.require_local(command)?;
-    Ok(tenant)
+    tenant_from_row(&row).context("reading the registry")
+}
+
+/// Where the tenant's schema is: the control database, or a pool opened on its shard.
+struct Home<'a> {
+    shard: Option<(&'a ShardTarget, Database)>,
+    control: &'a Database,
+}
+
+impl<'a> Home<'a> {
+    async fn open(control: &'a Database, tenant: &Tenant, shards: &'a [ShardTarget]) -> Result<Self, EngineError> {
+        if !tenant.remote() {
+            return Ok(Self { shard: None, control });
+        }
+        let unreachable = |reason: String| EngineError::ShardUnreachable { shard: tenant.shard.clone(), reason };
+        let shard = ShardTarget::find(shards, &tenant.shard).map_err(unreachable)?;
+        let db = shard.open(control).await.map_err(|e| unreachable(e.to_string()))?;
+        Ok(Self { shard: Some((shard, db)), control })
+    }
+
+    fn db(&self) -> &Database {
+        self.shard.as_ref().map_or(self.control, |(_, db)| db)
+    }
+
+    async fn close(self) {
+        if let Some((shard, db)) = &self.shard {
+            shard.close(db).await;
+        }
+    }
 }
 
 /// Sets the tenant ARCHIVED: excluded from every fan-out, schema kept.
-pub async fn archive_tenant(db: &Database, org: &OrgId, run: &RunContext) -> Result<OffboardReport, EngineError> {
+pub async fn archive_tenant(
+    db: &Database,
+    org: &OrgId,
+    shards: &[ShardTarget],
+    run: &RunContext,
+) -> Result<OffboardReport, EngineError> {
     let mut conn = db.pool().acquire().await.context("connecting")?;
     crate::bootstrap::require(&mut conn).await?;
     drop(conn);
-    let mut tenant = find(db, org, "archive-tenant").await?;
+    let mut tenant = find(db, org).await?;
     let changed = tenant.status != TenantStatus::Archived;
     if changed {
+        let home = Home::open(db, &tenant, shards).await?;
         runs::start(db.pool(), run).await?;
-        let result = archive_locked(db, &tenant).await;
+        let result = archive_locked(&home, &tenant).await;
+        home.close().await;
         finish(db, run, result.is_ok()).await?;
         result?;
         tenant.status = TenantStatus::Archived;
@@ -55,10 +87,21 @@ pub async fn archive_tenant(db: &Database, org: &OrgId, run: &RunContext) -> Res
     Ok(OffboardReport { run_id: run.run_id, tenant, changed })
 }
 
-/// Archives under the tenant's lock, so that no fan-out has the tenant in flight (its commit would
-/// set the status back).
-async fn archive_locked(db: &Database, tenant: &Tenant) -> Result<(), EngineError> {
-    let mut tx = db.pool().begin().await.context("starting the archive")?;
+/// Archives under the tenant's lock (on its shard), so that no fan-out has the tenant in flight (its
+/// commit would set the status back).
+async fn archive_locked(home: &Home<'_>, tenant: &Tenant) -> Result<(), EngineError> {
+    const ARCHIVE: &str = "UPDATE public.tenants SET status = 'ARCHIVED', updated_at = clock_timestamp() WHERE id = $1";
+    let mut tx = home.db().pool().begin().await.context("starting the archive")?;
+    if tenant.remote() {
+        // The lock on the shard, held while the control database records the archive.
+        if !try_lock(&mut tx, tenant, None).await? {
+            return Err(EngineError::Busy { org_id: tenant.org_id.clone() });
+        }
+        in_transaction(home.control.pool(), async |conn| query(ARCHIVE).bind(tenant.id).execute(conn).await)
+            .await
+            .context("archiving the tenant")?;
+        return tx.commit().await.context("archiving the tenant");
+    }
     let archived = query(
         "UPDATE public.tenants SET status = 'ARCHIVED', updated_at = clock_timestamp() \
           WHERE id = $1 AND pg_try_advisory_xact_lock($2)",
@@ -74,18 +117,37 @@ async fn archive_locked(db: &Database, tenant: &Tenant) -> Result<(), EngineErro
     tx.commit().await.context("archiving the tenant")
 }
 
+/// Takes the tenant's lock without waiting, in the current transaction, with `lock_timeout` set.
+async fn try_lock(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    settings: Option<&RunSettings>,
+) -> Result<bool, EngineError> {
+    let lock_timeout = pg_duration(settings.map(|s| s.lock_timeout));
+    let (locked,): (bool,) =
+        query_as("SELECT pg_try_advisory_xact_lock($1) FROM (SELECT set_config('lock_timeout', $2, true)) s")
+            .bind(locks::tenant(&tenant.schema))
+            .bind(lock_timeout)
+            .fetch_one(conn)
+            .await
+            .context("locking the tenant")?;
+    Ok(locked)
+}
+
 /// Drops an ARCHIVED tenant's schema, and its role, when `confirm` is its schema name; the row stays, with a
-/// note. The report's tenant is as it was before the drop.
+/// note. The report's tenant is as it was before the drop. On another shard than the registry, the
+/// mirror is cleared first, the schema dropped on the shard, and the note written after.
 pub async fn drop_tenant(
     db: &Database,
     org: &OrgId,
     confirm: &str,
     settings: &RunSettings,
+    shards: &[ShardTarget],
     run: &RunContext,
 ) -> Result<OffboardReport, EngineError> {
     let mut conn = db.pool().acquire().await.context("connecting")?;
     crate::bootstrap::require(&mut conn).await?;
-    let tenant = find(db, org, "drop-tenant").await?;
+    let tenant = find(db, org).await?;
     if confirm != tenant.schema.as_str() {
         return Err(EngineError::Tenant {
             org_id: org.clone(),
@@ -98,26 +160,38 @@ pub async fn drop_tenant(
             problem: format!("is {}: archive it first (`tenantctl archive-tenant`)", tenant.status.as_str()),
         });
     }
+    drop(conn);
+    let home = Home::open(db, &tenant, shards).await?;
     runs::start(db.pool(), run).await?;
-    let mut tx = conn.begin().await.context("starting the drop")?;
-    let (locked,): (bool,) =
-        query_as("SELECT pg_try_advisory_xact_lock($1) FROM (SELECT set_config('lock_timeout', $2, true)) s")
-            .bind(locks::tenant(&tenant.schema))
-            .bind(pg_duration(Some(settings.lock_timeout)))
-            .fetch_one(&mut *tx)
-            .await
-            .context("locking the tenant")?;
-    let result = match locked {
-        false => Err(EngineError::Busy { org_id: org.clone() }),
-        true => drop_locked(&mut tx, &tenant, run).await,
-    };
-    let outcome = match result {
-        Ok(()) => tx.commit().await.context("committing the drop"),
-        Err(e) => Err(e),
-    };
+    let outcome = drop_in(&home, &tenant, settings, run).await;
+    home.close().await;
     finish(db, run, outcome.is_ok()).await?;
     outcome?;
     Ok(OffboardReport { run_id: run.run_id, tenant, changed: true })
+}
+
+async fn drop_in(
+    home: &Home<'_>,
+    tenant: &Tenant,
+    settings: &RunSettings,
+    run: &RunContext,
+) -> Result<(), EngineError> {
+    if tenant.remote() {
+        registry::forget_mirror(home.control.pool(), tenant.id).await.context("clearing the registry mirror")?;
+    }
+    let mut tx = home.db().pool().begin().await.context("starting the drop")?;
+    if !try_lock(&mut tx, tenant, Some(settings)).await? {
+        return Err(EngineError::Busy { org_id: tenant.org_id.clone() });
+    }
+    drop_schema(&mut tx, tenant).await?;
+    if tenant.remote() {
+        tx.commit().await.context("committing the drop")?;
+        return in_transaction(home.control.pool(), async |conn| record_drop(conn, tenant, run).await)
+            .await
+            .context("recording the drop in the registry");
+    }
+    record_drop(&mut tx, tenant, run).await.context("recording the drop in the registry")?;
+    tx.commit().await.context("committing the drop")
 }
 
 /// Completes the run's audit row: one tenant, succeeded or failed.
@@ -126,7 +200,7 @@ async fn finish(db: &Database, run: &RunContext, succeeded: bool) -> Result<(), 
     runs::finish(db.pool(), run.run_id, &summary, if succeeded { "succeeded" } else { "failed" }).await
 }
 
-async fn drop_locked(conn: &mut sqlx::PgConnection, tenant: &Tenant, run: &RunContext) -> Result<(), EngineError> {
+async fn drop_schema(conn: &mut PgConnection, tenant: &Tenant) -> Result<(), EngineError> {
     let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", tenant.schema.quoted());
     sqlx::raw_sql(AssertSqlSafe(sql))
         .execute(&mut *conn)
@@ -135,6 +209,11 @@ async fn drop_locked(conn: &mut sqlx::PgConnection, tenant: &Tenant, run: &RunCo
     if let Some(role) = &tenant.role {
         roles::drop_role(conn, role).await?;
     }
+    Ok(())
+}
+
+/// Clears the mirror and notes when and by which run the schema was dropped.
+async fn record_drop(conn: &mut PgConnection, tenant: &Tenant, run: &RunContext) -> Result<(), sqlx::Error> {
     query(
         "UPDATE public.tenants SET schema_version = NULL, migration_count = NULL, updated_at = clock_timestamp(), \
          role_name = NULL, note = format('schema %s%s dropped at %s by run %s', schema_name, \
@@ -143,7 +222,6 @@ async fn drop_locked(conn: &mut sqlx::PgConnection, tenant: &Tenant, run: &RunCo
     .bind(tenant.id)
     .bind(run.run_id.to_string())
     .execute(conn)
-    .await
-    .context("recording the drop in the registry")?;
+    .await?;
     Ok(())
 }

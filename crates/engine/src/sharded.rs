@@ -33,12 +33,9 @@ impl<'a> ShardPools<'a> {
         names.sort_unstable();
         names.dedup();
         let connect = names.iter().map(|name| async move {
-            let opened = match shards.iter().find(|s| s.name == *name) {
-                None => Err(format!(
-                    "shard `{name}` is not configured ([shards.{name}] in tenantctl.toml, or TENANTCTL_SHARD_{}_URL)",
-                    name.to_uppercase()
-                )),
-                Some(shard) => shard.open(control).await.map(|db| (db, shard.concurrency)).map_err(|e| e.to_string()),
+            let opened = match ShardTarget::find(shards, name) {
+                Err(reason) => Err(reason),
+                Ok(shard) => shard.open(control).await.map(|db| (db, shard.concurrency)).map_err(|e| e.to_string()),
             };
             ((*name).to_owned(), opened)
         });

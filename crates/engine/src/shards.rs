@@ -29,6 +29,16 @@ pub struct ShardTarget {
 }
 
 impl ShardTarget {
+    /// The shard named `name` among `shards`, or why there is none.
+    pub(crate) fn find<'s>(shards: &'s [ShardTarget], name: &str) -> Result<&'s ShardTarget, String> {
+        shards.iter().find(|s| s.name == name).ok_or_else(|| {
+            format!(
+                "shard `{name}` is not configured ([shards.{name}] in tenantctl.toml, or TENANTCTL_SHARD_{}_URL)",
+                name.to_uppercase()
+            )
+        })
+    }
+
     /// Its database: a pool of its own, or the control database's for `default`.
     pub(crate) async fn open(&self, control: &Database) -> Result<Database, EngineError> {
         match &self.connect {

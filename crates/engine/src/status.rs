@@ -11,7 +11,7 @@ use tenantctl_migrations::{MigrationSet, Version};
 use crate::registry::{COLUMNS, Tenant, TenantStatus, tenant_from_row, up_to_date_mirror};
 use crate::statements::{query, query_as, query_scalar};
 use crate::tracking::{AppliedRow, TrackingTable};
-use crate::{Database, EngineError, OrgId, bootstrap, error::Context};
+use crate::{Database, EngineError, OrgId, ShardTarget, bootstrap, error::Context};
 
 /// The master schema's state.
 #[derive(Debug, Clone, Serialize)]
@@ -190,11 +190,39 @@ pub struct TenantDetail {
 }
 
 /// `status --tenant ORG_ID`.
-pub async fn tenant_status(db: &Database, tenant_set: &MigrationSet, org: &OrgId) -> Result<TenantDetail, EngineError> {
+/// `status --tenant ORG_ID`: the registry row, and the tracking table on the tenant's shard.
+pub async fn tenant_status(
+    db: &Database,
+    tenant_set: &MigrationSet,
+    org: &OrgId,
+    shards: &[ShardTarget],
+) -> Result<TenantDetail, EngineError> {
     let mut tx = db.pool().begin().await.context("connecting")?;
-    let detail = tenant_status_in(&mut tx, tenant_set, org).await?;
+    let mut detail = tenant_status_in(&mut tx, tenant_set, org).await?;
     tx.commit().await.context("reading the status")?;
+    if detail.tenant.remote() {
+        detail.applied = remote_applied(db, &detail.tenant, shards).await?;
+        detail.pending = pending(tenant_set, &detail.applied);
+    }
     Ok(detail)
+}
+
+/// The tracking table of a tenant of another shard, read there.
+async fn remote_applied(
+    db: &Database,
+    tenant: &Tenant,
+    shards: &[ShardTarget],
+) -> Result<Vec<AppliedRow>, EngineError> {
+    let unreachable = |reason: String| EngineError::ShardUnreachable { shard: tenant.shard.clone(), reason };
+    let shard = ShardTarget::find(shards, &tenant.shard).map_err(unreachable)?;
+    let shard_db = shard.open(db).await.map_err(|e| unreachable(e.to_string()))?;
+    let read = async {
+        let mut conn = shard_db.pool().acquire().await.context("connecting to the tenant's shard")?;
+        TrackingTable::tenant(&tenant.schema).read_if_exists(&mut conn).await.context("reading the tracking table")
+    };
+    let applied = read.await;
+    shard.close(&shard_db).await;
+    applied
 }
 
 async fn tenant_status_in(
@@ -210,10 +238,14 @@ async fn tenant_status_in(
         .context("reading the registry")?
         .ok_or_else(|| EngineError::Tenant { org_id: org.clone(), problem: "is not in the registry".into() })?;
     let tenant = tenant_from_row(&row).context("reading the registry")?;
-    tenant.require_local("status --tenant")?;
     let last_error: Option<String> = row.try_get("last_error").context("reading the registry")?;
-    let applied =
-        TrackingTable::tenant(&tenant.schema).read_if_exists(conn).await.context("reading the tracking table")?;
+    // A tenant of another shard has its tracking table there: the caller reads it.
+    let applied = match tenant.remote() {
+        true => Vec::new(),
+        false => {
+            TrackingTable::tenant(&tenant.schema).read_if_exists(conn).await.context("reading the tracking table")?
+        }
+    };
     let pending = pending(tenant_set, &applied);
     Ok(TenantDetail { tenant, last_error, applied, pending })
 }
