@@ -323,7 +323,7 @@ fn migrate_tenants_killed_over_a_remote_shard_never_leaves_a_mirror_ahead() {
 }
 
 #[test]
-fn status_archive_and_drop_work_on_a_remote_tenant_and_verify_and_create_role_refuse_it() {
+fn status_verify_archive_and_drop_work_on_a_remote_tenant_and_create_role_refuses_it() {
     let (db, shards) = project();
     list_shards(&db, &shards);
     let eu1 = &shards[0];
@@ -341,16 +341,28 @@ fn status_archive_and_drop_work_on_a_remote_tenant_and_verify_and_create_role_re
     assert_eq!((status["tenants"]["behind"].as_i64(), status["shards"]["eu1"]["tenants"].as_i64()), (Some(2), Some(2)));
 
     let before = (db.snapshot(), eu1.db.snapshot());
-    for args in [vec!["verify"], vec!["provision-tenant", "--create-role", "--shard", "eu1", "c"]] {
-        let out = db.tenantctl(&args);
-        out.exits(2);
-        assert!(out.one_error_line().contains("is on shard `eu1`"), "{args:?}: {}", out.stderr);
-    }
+    let out = db.tenantctl(&["provision-tenant", "--create-role", "--shard", "eu1", "c"]);
+    out.exits(2);
+    assert!(out.one_error_line().contains("is on shard `eu1`"), "{}", out.stderr);
     assert_eq!((db.snapshot(), eu1.db.snapshot()), before, "nothing changed");
+
+    // verify reads each shard's catalog there, and groups the tenants of every shard together.
+    db.remove("tenant_migrations/0004_crash_log.up.sql");
+    provision(&db, &["local"], &["--shard", "default"]);
+    let clean = db.tenantctl(&["verify", "--format", "json"]).succeeds().json();
+    assert_eq!((clean["tenants"].as_i64(), clean["groups"].as_array().map(Vec::len)), (Some(3), Some(1)), "{clean:#}");
+    eu1.db.execute(&format!("ALTER TABLE {schema}.users ADD COLUMN extra text"));
+    let out = db.tenantctl(&["verify", "--format", "json"]);
+    out.exits(1);
+    let drift = out.json();
+    assert_eq!(drift["outliers"][0]["org_id"], "a", "{drift:#}");
+    assert_eq!(drift["outliers"][0]["differences"], json!(["column users.extra added"]), "{drift:#}");
+    eu1.db.execute(&format!("ALTER TABLE {schema}.users DROP COLUMN extra"));
+    db.write("tenant_migrations/0004_crash_log.up.sql", SLOW_0004);
 
     db.tenantctl(&["archive-tenant", "a"]).succeeds();
     let report = db.tenantctl(&["migrate-tenants", "--format", "json"]).succeeds().json();
-    assert_eq!(summary(&report), [1, 0, 0], "the archived tenant is left out: {report:#}");
+    assert_eq!(summary(&report), [2, 0, 0], "the archived tenant is left out: {report:#}");
     assert!(eu1.db.exists(&format!("{schema}.users")), "archiving keeps the schema");
 
     db.tenantctl(&["drop-tenant", "a", "--confirm", &schema]).succeeds();

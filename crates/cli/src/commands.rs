@@ -464,7 +464,7 @@ async fn verify(ctx: &Ctx<'_>, run: &RunArgs) -> anyhow::Result<u8> {
     let settings = ctx.settings(run)?;
     let tenant_set = load(&settings.tenant_dir)?;
     let db = ctx.connect(&settings).await?;
-    let report = tenantctl_engine::verify(&db, &tenant_set).await?;
+    let report = tenantctl_engine::verify(&db, &tenant_set, &settings.shard_targets(ctx.command)).await?;
     ctx.print(|| render::verify_json(&report), |out| render::verify_text(out, &report))?;
     Ok(if report.clean() { exit::SUCCESS } else { exit::FAILURE })
 }
@@ -489,7 +489,7 @@ async fn status(ctx: &Ctx<'_>, run: &RunArgs, tenant: Option<&str>, check: bool,
         false => Vec::new(),
     };
     let verified = match verify && report.initialized {
-        true => Some(tenantctl_engine::verify(&db, &tenant_set).await?),
+        true => Some(tenantctl_engine::verify(&db, &tenant_set, &settings.shard_targets(ctx.command)).await?),
         false => None,
     };
     ctx.print(

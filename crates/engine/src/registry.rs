@@ -65,18 +65,6 @@ impl Tenant {
     pub(crate) fn remote(&self) -> bool {
         self.shard != crate::DEFAULT_SHARD
     }
-
-    /// Refuses a command not built for tenants of other shards than the control database.
-    pub(crate) fn require_local(&self, command: &str) -> Result<(), EngineError> {
-        match self.remote() {
-            false => Ok(()),
-            true => Err(EngineError::RemoteTenant {
-                org_id: self.org_id.clone(),
-                shard: self.shard.clone(),
-                command: command.to_owned(),
-            }),
-        }
-    }
 }
 
 /// Which tenants a fan-out visits.

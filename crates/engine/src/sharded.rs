@@ -69,7 +69,7 @@ impl<'a> ShardPools<'a> {
 
     /// The shard's pool and concurrency (`default`'s is the control database, with the run's), or
     /// why it cannot be reached.
-    fn get(&self, name: &str, run_concurrency: usize) -> Result<(&PgPool, usize), &str> {
+    pub(crate) fn get(&self, name: &str, run_concurrency: usize) -> Result<(&PgPool, usize), &str> {
         match self.open.get(name) {
             None => Ok((self.control.pool(), run_concurrency)),
             Some(Ok((db, concurrency))) => Ok((db.pool(), *concurrency)),

@@ -10,12 +10,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::{AssertSqlSafe, PgPool, Row};
+use sqlx::{PgPool, Row};
 use tenantctl_migrations::{Checksum, MigrationSet, Version};
 
-use crate::registry::{COLUMNS, tenant_from_row};
+use crate::sharded::ShardPools;
 use crate::statements::{in_transaction, query_as, query_scalar};
-use crate::{Database, EngineError, SchemaName, bootstrap, error::Context, identity::quote_ident};
+use crate::{Database, EngineError, SchemaName, ShardTarget, bootstrap, error::Context, identity::quote_ident};
 
 /// Tracking tables read per query.
 const TRACKING_BATCH: usize = 200;
@@ -69,20 +69,22 @@ struct Target {
     schema: SchemaName,
     version: Option<i64>,
     count: Option<i32>,
+    shard: String,
 }
 
-/// Verifies every ACTIVE and FAILED tenant.
-pub async fn verify(db: &Database, set: &MigrationSet) -> Result<VerifyReport, EngineError> {
+/// Verifies every ACTIVE and FAILED tenant, on every shard: each shard's catalog is read there, and
+/// the tenants of all shards are grouped together.
+pub async fn verify(db: &Database, set: &MigrationSet, shards: &[ShardTarget]) -> Result<VerifyReport, EngineError> {
     let mut conn = db.pool().acquire().await.context("connecting")?;
     bootstrap::require(&mut conn).await?;
     drop(conn);
-    refuse_remote(db.pool()).await?;
     let targets = targets(db.pool()).await?;
-    let names: Vec<&str> = targets.iter().map(|t| t.schema.as_str()).collect();
-    let structure = structure(db.pool(), &names).await?;
-    let mut outliers = Vec::new();
+    let pools = ShardPools::open(db, shards, targets.iter().map(|t| t.shard.as_str())).await;
+    let read = read_shards(&pools, &targets, set).await;
+    pools.close().await;
+    let (structure, mut outliers, unreachable) = read?;
     let mut fingerprints: BTreeMap<(Option<i64>, String), Vec<usize>> = BTreeMap::new();
-    for (i, t) in targets.iter().enumerate() {
+    for (i, t) in targets.iter().enumerate().filter(|(_, t)| !unreachable.contains(t.shard.as_str())) {
         match structure.get(t.schema.as_str()) {
             None => outliers.push(outlier(t, vec![format!("schema {} does not exist", t.schema)])),
             Some(lines) => fingerprints.entry((t.version, fingerprint(lines))).or_default().push(i),
@@ -90,8 +92,37 @@ pub async fn verify(db: &Database, set: &MigrationSet) -> Result<VerifyReport, E
     }
     let (groups, structural) = compare(&targets, &fingerprints, &structure);
     outliers.extend(structural);
-    outliers.extend(history(db.pool(), &targets, set).await?);
     Ok(VerifyReport { tenants: targets.len(), groups, outliers: merged(&targets, outliers) })
+}
+
+/// What the shards hold: the structure of every schema, the outliers of the tracking tables (and the
+/// tenants of shards that cannot be reached), and those shards.
+type ShardsRead<'t> = (BTreeMap<String, BTreeSet<String>>, Vec<Outlier>, BTreeSet<&'t str>);
+
+/// Reads the catalog and tracking tables of each shard's tenants on that shard.
+async fn read_shards<'t>(
+    pools: &ShardPools<'_>,
+    targets: &'t [Target],
+    set: &MigrationSet,
+) -> Result<ShardsRead<'t>, EngineError> {
+    let (mut structures, mut outliers, mut unreachable) = (BTreeMap::new(), Vec::new(), BTreeSet::new());
+    let names: BTreeSet<&str> = targets.iter().map(|t| t.shard.as_str()).collect();
+    for name in names {
+        let of_shard: Vec<&Target> = targets.iter().filter(|t| t.shard == name).collect();
+        match pools.get(name, 1) {
+            Err(reason) => {
+                unreachable.insert(name);
+                let problem = format!("shard {name} cannot be reached: {reason}");
+                outliers.extend(of_shard.iter().map(|t| outlier(t, vec![problem.clone()])));
+            }
+            Ok((pool, _)) => {
+                let schemas: Vec<&str> = of_shard.iter().map(|t| t.schema.as_str()).collect();
+                structures.extend(structure(pool, &schemas).await?);
+                outliers.extend(history(pool, &of_shard, set).await?);
+            }
+        }
+    }
+    Ok((structures, outliers, unreachable))
 }
 
 /// One entry per tenant, in registry order.
@@ -112,22 +143,9 @@ fn outlier(t: &Target, differences: Vec<String>) -> Outlier {
     Outlier { org_id: t.org_id.clone(), schema: t.schema.to_string(), version: t.version, differences }
 }
 
-/// `verify` reads the catalogs of the control database only: a tenant on another shard is refused.
-async fn refuse_remote(pool: &PgPool) -> Result<(), EngineError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM public.tenants WHERE status IN ('ACTIVE', 'FAILED') AND shard <> 'default' \
-         ORDER BY created_at, id LIMIT 1"
-    );
-    let row = sqlx::raw_sql(AssertSqlSafe(sql)).fetch_optional(pool).await.context("reading the registry")?;
-    match row {
-        Some(row) => tenant_from_row(&row).context("reading the registry")?.require_local("verify"),
-        None => Ok(()),
-    }
-}
-
 async fn targets(pool: &PgPool) -> Result<Vec<Target>, EngineError> {
     let rows = sqlx::raw_sql(
-        "SELECT org_id, schema_name, schema_version, migration_count FROM public.tenants \
+        "SELECT org_id, schema_name, schema_version, migration_count, shard FROM public.tenants \
          WHERE status IN ('ACTIVE', 'FAILED') ORDER BY created_at, id",
     )
     .fetch_all(pool)
@@ -142,6 +160,7 @@ async fn targets(pool: &PgPool) -> Result<Vec<Target>, EngineError> {
             schema,
             version: row.try_get("schema_version").context("reading the registry")?,
             count: row.try_get("migration_count").context("reading the registry")?,
+            shard: row.try_get("shard").context("reading the registry")?,
         });
     }
     Ok(targets)
@@ -320,7 +339,7 @@ fn differences(own: &BTreeSet<String>, reference: &BTreeSet<String>) -> Vec<Stri
 }
 
 /// Each tenant's tracking table against the files and the registry mirror, in batches.
-async fn history(pool: &PgPool, targets: &[Target], set: &MigrationSet) -> Result<Vec<Outlier>, EngineError> {
+async fn history(pool: &PgPool, targets: &[&Target], set: &MigrationSet) -> Result<Vec<Outlier>, EngineError> {
     let schemas: Vec<&str> = targets.iter().map(|t| t.schema.as_str()).collect();
     let exists: BTreeSet<String> = in_transaction(pool, async |conn| {
         query_scalar(
@@ -335,7 +354,7 @@ async fn history(pool: &PgPool, targets: &[Target], set: &MigrationSet) -> Resul
     .context("reading the catalog")?
     .into_iter()
     .collect();
-    let readable: Vec<&Target> = targets.iter().filter(|t| exists.contains(t.schema.as_str())).collect();
+    let readable: Vec<&Target> = targets.iter().copied().filter(|t| exists.contains(t.schema.as_str())).collect();
     let mut outliers = Vec::new();
     for batch in readable.chunks(TRACKING_BATCH) {
         let sql = batch
