@@ -4,10 +4,11 @@
 //! schema or a role.
 
 use serde::Serialize;
-use sqlx::{AssertSqlSafe, PgConnection};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
 use crate::registry::{self, COLUMNS, Tenant, TenantStatus, tenant_from_row};
 use crate::settings::{RunSettings, pg_duration};
+use crate::sharded::ShardPools;
 use crate::statements::{in_transaction, query, query_as};
 use crate::{Database, EngineError, OrgId, RunContext, ShardTarget, Summary, error::Context, locks, roles, runs};
 
@@ -37,29 +38,23 @@ async fn find(db: &Database, org: &OrgId) -> Result<Tenant, EngineError> {
 
 /// Where the tenant's schema is: the control database, or a pool opened on its shard.
 struct Home<'a> {
-    shard: Option<(&'a ShardTarget, Database)>,
+    pools: ShardPools<'a>,
     control: &'a Database,
 }
 
 impl<'a> Home<'a> {
-    async fn open(control: &'a Database, tenant: &Tenant, shards: &'a [ShardTarget]) -> Result<Self, EngineError> {
-        if !tenant.remote() {
-            return Ok(Self { shard: None, control });
+    async fn open(control: &'a Database, tenant: &Tenant, shards: &[ShardTarget]) -> Result<Self, EngineError> {
+        let pools = ShardPools::open(control, shards, [tenant.shard.as_str()]).await;
+        if let Err(error) = pools.pool(&tenant.shard) {
+            pools.close().await;
+            return Err(error);
         }
-        let unreachable = |reason: String| EngineError::ShardUnreachable { shard: tenant.shard.clone(), reason };
-        let shard = ShardTarget::find(shards, &tenant.shard).map_err(unreachable)?;
-        let db = shard.open(control).await.map_err(|e| unreachable(e.to_string()))?;
-        Ok(Self { shard: Some((shard, db)), control })
+        Ok(Self { pools, control })
     }
 
-    fn db(&self) -> &Database {
-        self.shard.as_ref().map_or(self.control, |(_, db)| db)
-    }
-
-    async fn close(self) {
-        if let Some((shard, db)) = &self.shard {
-            shard.close(db).await;
-        }
+    /// The pool of the tenant's shard.
+    fn pool(&self, tenant: &Tenant) -> &PgPool {
+        self.pools.pool(&tenant.shard).unwrap_or(self.control.pool())
     }
 }
 
@@ -79,7 +74,7 @@ pub async fn archive_tenant(
         let home = Home::open(db, &tenant, shards).await?;
         runs::start(db.pool(), run).await?;
         let result = archive_locked(&home, &tenant).await;
-        home.close().await;
+        home.pools.close().await;
         finish(db, run, result.is_ok()).await?;
         result?;
         tenant.status = TenantStatus::Archived;
@@ -91,7 +86,7 @@ pub async fn archive_tenant(
 /// commit would set the status back).
 async fn archive_locked(home: &Home<'_>, tenant: &Tenant) -> Result<(), EngineError> {
     const ARCHIVE: &str = "UPDATE public.tenants SET status = 'ARCHIVED', updated_at = clock_timestamp() WHERE id = $1";
-    let mut tx = home.db().pool().begin().await.context("starting the archive")?;
+    let mut tx = home.pool(tenant).begin().await.context("starting the archive")?;
     if tenant.remote() {
         // The lock on the shard, held while the control database records the archive.
         if !try_lock(&mut tx, tenant, None).await? {
@@ -164,7 +159,7 @@ pub async fn drop_tenant(
     let home = Home::open(db, &tenant, shards).await?;
     runs::start(db.pool(), run).await?;
     let outcome = drop_in(&home, &tenant, settings, run).await;
-    home.close().await;
+    home.pools.close().await;
     finish(db, run, outcome.is_ok()).await?;
     outcome?;
     Ok(OffboardReport { run_id: run.run_id, tenant, changed: true })
@@ -179,7 +174,7 @@ async fn drop_in(
     if tenant.remote() {
         registry::forget_mirror(home.control.pool(), tenant.id).await.context("clearing the registry mirror")?;
     }
-    let mut tx = home.db().pool().begin().await.context("starting the drop")?;
+    let mut tx = home.pool(tenant).begin().await.context("starting the drop")?;
     if !try_lock(&mut tx, tenant, Some(settings)).await? {
         return Err(EngineError::Busy { org_id: tenant.org_id.clone() });
     }

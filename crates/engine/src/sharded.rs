@@ -67,6 +67,13 @@ impl<'a> ShardPools<'a> {
         Ok(())
     }
 
+    /// The shard's pool, or why it cannot be reached.
+    pub(crate) fn pool(&self, name: &str) -> Result<&PgPool, EngineError> {
+        self.get(name, 1)
+            .map(|(pool, _)| pool)
+            .map_err(|reason| EngineError::ShardUnreachable { shard: name.to_owned(), reason: reason.to_owned() })
+    }
+
     /// The shard's pool and concurrency (`default`'s is the control database, with the run's), or
     /// why it cannot be reached.
     pub(crate) fn get(&self, name: &str, run_concurrency: usize) -> Result<(&PgPool, usize), &str> {

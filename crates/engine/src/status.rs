@@ -9,6 +9,7 @@ use sqlx::{AssertSqlSafe, PgConnection, Row};
 use tenantctl_migrations::{MigrationSet, Version};
 
 use crate::registry::{COLUMNS, Tenant, TenantStatus, tenant_from_row, up_to_date_mirror};
+use crate::sharded::ShardPools;
 use crate::statements::{query, query_as, query_scalar};
 use crate::tracking::{AppliedRow, TrackingTable};
 use crate::{Database, EngineError, OrgId, ShardTarget, bootstrap, error::Context};
@@ -213,15 +214,14 @@ async fn remote_applied(
     tenant: &Tenant,
     shards: &[ShardTarget],
 ) -> Result<Vec<AppliedRow>, EngineError> {
-    let unreachable = |reason: String| EngineError::ShardUnreachable { shard: tenant.shard.clone(), reason };
-    let shard = ShardTarget::find(shards, &tenant.shard).map_err(unreachable)?;
-    let shard_db = shard.open(db).await.map_err(|e| unreachable(e.to_string()))?;
+    let pools = ShardPools::open(db, shards, [tenant.shard.as_str()]).await;
     let read = async {
-        let mut conn = shard_db.pool().acquire().await.context("connecting to the tenant's shard")?;
+        let pool = pools.pool(&tenant.shard)?;
+        let mut conn = pool.acquire().await.context("connecting to the tenant's shard")?;
         TrackingTable::tenant(&tenant.schema).read_if_exists(&mut conn).await.context("reading the tracking table")
     };
     let applied = read.await;
-    shard.close(&shard_db).await;
+    pools.close().await;
     applied
 }
 
