@@ -386,6 +386,44 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
+    fn result(org: &str, shard: &str, outcome: Outcome, error: Option<&str>) -> TenantResult {
+        TenantResult {
+            org_id: tenantctl_engine::OrgId::new(org).unwrap(),
+            schema: tenantctl_engine::SchemaName::new("tid_0123456789").unwrap(),
+            outcome,
+            versions: Vec::new(),
+            error: error.map(str::to_owned),
+            reason: None,
+            elapsed: std::time::Duration::ZERO,
+            plan_error: None,
+            shard: shard.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_fan_out_over_shards_shows_unreachable_tenants_and_counts_per_shard() {
+        let tenants = vec![
+            result("acme", "eu1", Outcome::Succeeded, None),
+            result("globex", "us2", Outcome::Unreachable, Some("cannot connect to PostgreSQL at h:5432/app")),
+        ];
+        let summary = tenantctl_engine::Summary::of(&tenants, 3, true);
+        let report = FanoutReport { run_id: None, dry_run: false, summary, tenants };
+        insta::assert_snapshot!(text(|out| fanout_text(out, "migrate-tenants", &report, Verb::Apply, false)), @r"
+        UNREACHABLE globex (tid_0123456789) on shard us2: cannot connect to PostgreSQL at h:5432/app
+        migrate-tenants: 1 succeeded, 0 failed, 0 skipped, 1 unreachable, 3 already up to date (slowest tenant 0 ms)
+          shard eu1: 1 succeeded, 0 failed, 0 skipped, 0 unreachable
+          shard us2: 0 succeeded, 0 failed, 0 skipped, 1 unreachable
+        ");
+        let json = fanout_json(&report, Verb::Apply, true);
+        assert_eq!(json["summary"]["unreachable"], 1);
+        assert_eq!(
+            json["summary"]["by_shard"]["us2"],
+            serde_json::json!({"succeeded": 0, "failed": 0, "skipped": 0, "unreachable": 1})
+        );
+        let unsharded = tenantctl_engine::Summary::of(&report.tenants, 0, false);
+        assert!(serde_json::to_value(unsharded).unwrap().get("by_shard").is_none(), "no by_shard without shards");
+    }
+
     #[test]
     fn shards_of_migrate_master_as_text_and_json() {
         insta::assert_snapshot!(text(|out| shards_text(out, &reports(), false)), @r"
