@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// PostgreSQL migrations for schema-per-tenant SaaS databases.
 ///
 /// Exit codes: 0 success; 1 the operation ran and something failed (a tenant, a migration, a lint
-/// verdict); 2 invalid input (usage, configuration, migration files, org ids), nothing changed;
+/// verdict, a shard or its tenants unreachable); 2 invalid input (usage, configuration, migration files, org ids), nothing changed;
 /// 3 the database could not be reached; 130/143 interrupted by SIGINT/SIGTERM.
 #[derive(Debug, Parser)]
 #[command(name = "tenantctl", version, propagate_version = true, max_term_width = 100)]
