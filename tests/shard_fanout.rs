@@ -323,7 +323,7 @@ fn migrate_tenants_killed_over_a_remote_shard_never_leaves_a_mirror_ahead() {
 }
 
 #[test]
-fn status_verify_archive_and_drop_work_on_a_remote_tenant_and_create_role_refuses_it() {
+fn status_verify_archive_and_drop_work_on_a_remote_tenant() {
     let (db, shards) = project();
     list_shards(&db, &shards);
     let eu1 = &shards[0];
@@ -339,12 +339,6 @@ fn status_verify_archive_and_drop_work_on_a_remote_tenant_and_create_role_refuse
     assert_eq!(detail["pending"], json!(["0004_crash_log.up.sql"]), "{detail:#}");
     let status = db.tenantctl(&["status", "--format", "json"]).succeeds().json();
     assert_eq!((status["tenants"]["behind"].as_i64(), status["shards"]["eu1"]["tenants"].as_i64()), (Some(2), Some(2)));
-
-    let before = (db.snapshot(), eu1.db.snapshot());
-    let out = db.tenantctl(&["provision-tenant", "--create-role", "--shard", "eu1", "c"]);
-    out.exits(2);
-    assert!(out.one_error_line().contains("is on shard `eu1`"), "{}", out.stderr);
-    assert_eq!((db.snapshot(), eu1.db.snapshot()), before, "nothing changed");
 
     // verify reads each shard's catalog there, and groups the tenants of every shard together.
     db.remove("tenant_migrations/0004_crash_log.up.sql");
@@ -408,4 +402,31 @@ fn provisioning_killed_on_a_remote_shard_resumes_without_orphans_or_duplicates()
     let on_server: Vec<String> = us2.db.schemas_named("tid_");
     assert_eq!(on_server.len(), 40, "no orphan schema on the shard: {on_server:?}");
     assert!(db.schemas_named("tid_").is_empty(), "nothing on the control database");
+}
+
+#[test]
+fn a_tenant_role_is_created_on_its_shard_owns_what_its_migrations_create_and_is_dropped_there() {
+    let (db, shards) = project();
+    list_shards(&db, &shards);
+    let eu1 = &shards[0];
+    let org = db.unique("remote-role");
+    let role = db.role_for(&org);
+    let _roles = crate::support::Roles::new(&eu1.db, &[&role]);
+    provision(&db, &[&org], &["--shard", "eu1", "--create-role"]);
+    let recorded: String = db.scalar_with("select role_name from public.tenants where org_id = $1", &org);
+    assert_eq!(recorded, role, "the registry records the role");
+    let roles_named =
+        |name: &str| eu1.db.scalar::<i64>(&format!("select count(*) from pg_roles where rolname = '{name}'"));
+    assert_eq!(roles_named(&role), 1, "the role is on the tenant's shard");
+    db.write("tenant_migrations/0004_notes.up.sql", "CREATE TABLE notes (id int);\n");
+    db.tenantctl(&["migrate-tenants"]).succeeds();
+    let schema = db.schema_for(&org);
+    let owners = eu1.db.owners_in(&schema);
+    assert!(!owners.is_empty() && owners.iter().all(|(_, owner)| owner == &role), "{owners:?}");
+
+    db.tenantctl(&["archive-tenant", &org]).succeeds();
+    db.tenantctl(&["drop-tenant", &org, "--confirm", &schema]).succeeds();
+    assert_eq!(roles_named(&role), 0, "the role is dropped on its shard with the schema");
+    let row = &db.rows(&format!("select role_name from public.tenants where org_id = '{org}'"))[0];
+    assert_eq!(row["role_name"], Value::Null, "{row}");
 }

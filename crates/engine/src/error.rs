@@ -76,18 +76,6 @@ pub enum EngineError {
         /// Why (never a password).
         reason: String,
     },
-    /// A command not built for tenants on other shards than the control database.
-    #[error(
-        "tenant `{org_id}` is on shard `{shard}`: `{command}` works only on tenants of the control database (shard `default`) so far"
-    )]
-    RemoteTenant {
-        /// The org id.
-        org_id: OrgId,
-        /// Its shard.
-        shard: String,
-        /// The command refused.
-        command: String,
-    },
     /// Another tenantctl run holds the tenant (its advisory lock): nothing was changed.
     #[error("tenant `{org_id}` is held by another tenantctl run: nothing was changed; retry when that run ends")]
     Busy {
@@ -132,7 +120,6 @@ impl EngineError {
             Self::Plan(_)
             | Self::CentralChecksum { .. }
             | Self::Tenant { .. }
-            | Self::RemoteTenant { .. }
             | Self::TenantRoles(_)
             | Self::NeedsSession { .. } => ErrorKind::Input,
             Self::Database { .. }

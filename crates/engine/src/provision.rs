@@ -16,9 +16,8 @@ use crate::sharded::{ShardPools, fan_out_shards};
 use crate::statements::{per_tenant, query};
 use crate::tenants::{FanoutReport, Recorded, run_recorded};
 use crate::{
-    DEFAULT_SHARD, Database, EngineError, Gate, OrgId, Outcome, Reporter, RunContext, RunSettings, SchemaName,
-    SchemaNaming, ShardTarget, TenantResult, TenantRoles, bootstrap, central::Central, error::Context, extensions,
-    placement, roles,
+    Database, EngineError, Gate, OrgId, Outcome, Reporter, RunContext, RunSettings, SchemaName, SchemaNaming,
+    ShardTarget, TenantResult, TenantRoles, bootstrap, central::Central, error::Context, extensions, placement, roles,
 };
 
 /// Everything provisioning needs besides the database.
@@ -97,13 +96,6 @@ pub async fn provision(
         .zip(shards)
         .map(|(org_id, shard)| NewTenant { schema: request.naming.schema_for(&org_id), org_id, shard })
         .collect();
-    if let Some(remote) = targets.iter().find(|t| t.shard != DEFAULT_SHARD).filter(|_| request.roles.create) {
-        return Err(EngineError::RemoteTenant {
-            org_id: remote.org_id.clone(),
-            shard: remote.shard.clone(),
-            command: "provision-tenant --create-role".into(),
-        });
-    }
     let pools = ShardPools::open(db, request.shards, targets.iter().map(|t| t.shard.as_str())).await;
     let report = provision_on(db, &pools, &request, &central, &targets, reporter).await;
     pools.close().await;
@@ -119,6 +111,7 @@ async fn provision_on(
     reporter: &dyn Reporter,
 ) -> Result<FanoutReport, EngineError> {
     pools.ensure_extensions(request.extensions, reporter).await?;
+    pools.check_roles(request.roles).await?;
     let create_schema = Some(request.roles);
     let direction = Direction::Up { create_schema, allow_out_of_order: true, central, phase: None };
     let recycler = Recycler::new(request.settings.connection_max_tenants);

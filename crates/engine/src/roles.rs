@@ -6,10 +6,11 @@
 //!   history, and it has no privilege at all on any other tenant's schema or on the registry.
 //! - The role, the membership that lets a non-superuser connecting user `SET ROLE` to it, the schema
 //!   and the registry's record of the role are made in the provisioning transaction: all or nothing.
+//!   On another shard than the registry, the role is recorded first (see [`create_schema`]).
 //! - Roles are cluster-wide. A role of the tenant's name that the registry does not record for this
 //!   tenant (another database's tenant, or one made by hand) is never adopted.
 
-use sqlx::{AssertSqlSafe, PgConnection};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
 use crate::identity::quote_ident;
 use crate::registry::Tenant;
@@ -29,43 +30,35 @@ struct Found {
 
 /// In the provisioning transaction: creates the tenant's schema and, when `roles` asks for one and the
 /// registry records none yet, its role. Returns the role its migrations run as.
+///
+/// On another shard than the registry (`control`), the role is recorded in the registry *before* the
+/// shard's transaction, which creates it on the shard: a role recorded there but missing on the
+/// shard is then one whose transaction did not commit, and is created on the next attempt; a crash
+/// after the shard's commit finds the role recorded and adopts it.
 pub(crate) async fn create_schema(
     conn: &mut PgConnection,
     tenant: &Tenant,
     roles: &TenantRoles,
+    control: &PgPool,
 ) -> Result<Option<String>, Failure> {
-    if tenant.remote() {
-        // Its registry row is on the control database; `--create-role` was refused for it before any change.
-        return plain_schema(conn, tenant).await;
-    }
-    let (recorded, role_exists, schema_exists, superuser) = query_as(
-        "SELECT (SELECT role_name FROM public.tenants WHERE id = $1),
-                EXISTS (SELECT FROM pg_roles WHERE rolname = $2), EXISTS (SELECT FROM pg_namespace WHERE nspname = $2),
-                (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)",
-    )
-    .bind(tenant.id)
-    .bind(tenant.schema.as_str())
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| Failure::db(Some("looking up the tenant's role"), &e))?;
-    let found = Found { recorded, role_exists, schema_exists, superuser };
+    let found = look_up(conn, tenant).await.map_err(|e| Failure::db(Some("looking up the tenant's role"), &e))?;
     let schema = tenant.schema.quoted();
     let mut statements = Vec::new();
-    let role = match found.recorded {
+    let role = match found.recorded.clone() {
+        // Recorded before a shard transaction that did not commit.
+        Some(role) if tenant.remote() && !found.role_exists => {
+            statements.extend(new_role(&role, roles, found.superuser));
+            role
+        }
         // Made by an earlier step of this provisioning (before a no-transaction migration), or a resumed one.
         Some(role) => role,
         None if !roles.create => return plain_schema(conn, tenant).await,
         None => {
             refuse_unsafe(tenant, &found)?;
             let role = tenant.schema.as_str().to_owned();
-            statements.push(match &roles.group {
-                Some(group) => format!("CREATE ROLE {} NOLOGIN IN ROLE {}", quote_ident(&role), quote_ident(group)),
-                None => format!("CREATE ROLE {} NOLOGIN", quote_ident(&role)),
-            });
-            // SET ROLE needs membership, which creating a role does not give (PostgreSQL 15 and older)
-            // or gives without the SET option (16 and newer); a superuser needs none.
-            if !found.superuser {
-                statements.push(format!("GRANT {} TO CURRENT_USER", quote_ident(&role)));
+            statements.extend(new_role(&role, roles, found.superuser));
+            if tenant.remote() {
+                record_role(control, tenant, &role).await?;
             }
             role
         }
@@ -74,7 +67,7 @@ pub(crate) async fn create_schema(
     statements.push(format!("CREATE SCHEMA IF NOT EXISTS {schema}"));
     statements.push(format!("GRANT USAGE, CREATE ON SCHEMA {schema} TO {}", quote_ident(&role)));
     run(conn, &statements.join(";\n"), "creating the tenant's role and schema").await?;
-    if created {
+    if created && !tenant.remote() {
         query("UPDATE public.tenants SET role_name = $2 WHERE id = $1")
             .bind(tenant.id)
             .bind(&role)
@@ -83,6 +76,50 @@ pub(crate) async fn create_schema(
             .map_err(|e| Failure::db(Some("recording the tenant's role"), &e))?;
     }
     Ok(Some(role))
+}
+
+/// What the tenant's database says about its role and schema; the role the registry records is read
+/// with them when the registry is there, else taken from the registry row the run read.
+async fn look_up(conn: &mut PgConnection, tenant: &Tenant) -> Result<Found, sqlx::Error> {
+    const CATALOG: &str = "EXISTS (SELECT FROM pg_roles WHERE rolname = $1), \
+         EXISTS (SELECT FROM pg_namespace WHERE nspname = $1), (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)";
+    let schema = tenant.schema.as_str();
+    let (role_exists, schema_exists, superuser, recorded) = match tenant.remote() {
+        true => {
+            let (role_exists, schema_exists, superuser): (bool, bool, bool) =
+                query_as(AssertSqlSafe(format!("SELECT {CATALOG}"))).bind(schema).fetch_one(conn).await?;
+            (role_exists, schema_exists, superuser, tenant.role.clone())
+        }
+        false => {
+            let sql = format!("SELECT {CATALOG}, (SELECT role_name FROM public.tenants WHERE id = $2)");
+            query_as(AssertSqlSafe(sql)).bind(schema).bind(tenant.id).fetch_one(conn).await?
+        }
+    };
+    Ok(Found { recorded, role_exists, schema_exists, superuser })
+}
+
+/// The statements that create the tenant's role.
+fn new_role(role: &str, roles: &TenantRoles, superuser: bool) -> Vec<String> {
+    let mut statements = vec![match &roles.group {
+        Some(group) => format!("CREATE ROLE {} NOLOGIN IN ROLE {}", quote_ident(role), quote_ident(group)),
+        None => format!("CREATE ROLE {} NOLOGIN", quote_ident(role)),
+    }];
+    // SET ROLE needs membership, which creating a role does not give (PostgreSQL 15 and older)
+    // or gives without the SET option (16 and newer); a superuser needs none.
+    if !superuser {
+        statements.push(format!("GRANT {} TO CURRENT_USER", quote_ident(role)));
+    }
+    statements
+}
+
+/// Records the role of a tenant of another shard in the registry, before its shard's transaction.
+async fn record_role(control: &PgPool, tenant: &Tenant, role: &str) -> Result<(), Failure> {
+    in_transaction(control, async |conn| {
+        query("UPDATE public.tenants SET role_name = $2 WHERE id = $1").bind(tenant.id).bind(role).execute(conn).await
+    })
+    .await
+    .map(|_| ())
+    .map_err(|e| Failure::db(Some("recording the tenant's role"), &e))
 }
 
 /// Creates the tenant's schema, owned by the connecting user; its migrations run as that user.

@@ -374,7 +374,7 @@ async fn locked_work<'m>(
     let table = TrackingTable::tenant(&tenant.schema);
     let role = match job.direction {
         Direction::Up { create_schema: Some(roles), .. } if !job.plan_only => {
-            roles::create_schema(conn, tenant, roles).await?
+            roles::create_schema(conn, tenant, roles, job.control).await?
         }
         _ => tenant.role.clone(),
     };

@@ -11,7 +11,7 @@ use sqlx::PgPool;
 
 use crate::events::{Outcome, Reporter, TenantResult};
 use crate::fanout::{Budget, Target, fan_out, unreachable};
-use crate::{DEFAULT_SHARD, Database, EngineError, ShardTarget, error::Context, extensions};
+use crate::{DEFAULT_SHARD, Database, EngineError, ShardTarget, TenantRoles, error::Context, extensions};
 
 /// The shards a run works on.
 pub(crate) struct ShardPools<'a> {
@@ -63,6 +63,16 @@ impl<'a> ShardPools<'a> {
         for (db, _) in self.open.values().filter_map(|o| o.as_ref().ok()) {
             let mut conn = db.pool().acquire().await.context("connecting to a shard")?;
             extensions::ensure(db.pool(), &mut conn, extensions, reporter).await?;
+        }
+        Ok(())
+    }
+
+    /// Checks on every reachable shard but `default` (checked with the control database) that tenant
+    /// roles can be created there, when they are asked for.
+    pub(crate) async fn check_roles(&self, roles: &TenantRoles) -> Result<(), EngineError> {
+        for (db, _) in self.open.values().filter_map(|o| o.as_ref().ok()) {
+            let mut conn = db.pool().acquire().await.context("connecting to a shard")?;
+            crate::roles::check(&mut conn, roles).await?;
         }
         Ok(())
     }
