@@ -430,3 +430,39 @@ fn a_tenant_role_is_created_on_its_shard_owns_what_its_migrations_create_and_is_
     let row = &db.rows(&format!("select role_name from public.tenants where org_id = '{org}'"))[0];
     assert_eq!(row["role_name"], Value::Null, "{row}");
 }
+
+#[test]
+fn rollback_tenants_killed_over_a_remote_shard_never_leaves_a_mirror_ahead() {
+    let (db, shards) = project();
+    list_shards(&db, &shards);
+    let us2 = &shards[1];
+    let orgs = org_ids(60);
+    let orgs: Vec<&str> = orgs.iter().map(String::as_str).collect();
+    db.write("tenant_migrations/0004_crash_log.up.sql", SLOW_0004);
+    db.write("tenant_migrations/0004_crash_log.down.sql", "SELECT pg_sleep(0.05);\nDROP TABLE crash_log;\n");
+    provision(&db, &orgs, &["--shard", "us2"]);
+
+    let mut run = db.command(&["rollback-tenants", "--to", "3", "--concurrency", "2"]).spawn();
+    let reverted = |db: &TestDb| db.scalar::<i64>("select count(*) from public.tenants where schema_version = 3");
+    db.poll_until("10 tenants are rolled back", |db| run.has_exited() || reverted(db) >= 10);
+    let (out, killed) = run.kill();
+    assert!(killed, "the run ended before it was killed: {out:?}");
+    db.wait_until_tenantctl_is_gone();
+    us2.db.wait_until_tenantctl_is_gone();
+    let states = remote_states(&db, us2);
+    let schemas: Vec<String> = states.iter().map(|t| t.schema.clone()).collect();
+    let logs = crash_logs(us2, &schemas);
+    for t in &states {
+        assert!(t.mirror_not_ahead(), "the registry mirror is ahead of the tracking table: {t:?}");
+        match t.tracked.as_deref() {
+            Some([1, 2, 3]) => assert_eq!(logs.get(&t.schema), None, "{t:?}"),
+            Some([1, 2, 3, 4]) => assert_eq!(logs.get(&t.schema).map(Vec::as_slice), Some(&[4][..]), "{t:?}"),
+            _ => panic!("neither reverted nor untouched: {t:?}"),
+        }
+    }
+    db.tenantctl(&["rollback-tenants", "--to", "3"]).succeeds();
+    for t in remote_states(&db, us2) {
+        assert_eq!((t.status.as_str(), t.tracked.as_deref()), ("ACTIVE", Some(&[1, 2, 3][..])), "{t:?}");
+        assert!(t.mirror_agrees(), "a rerun repairs the mirror: {t:?}");
+    }
+}
