@@ -250,7 +250,8 @@ async fn step(job: Job<'_>, tenant: &Tenant, progress: &mut Progress, retry: boo
     outcome
 }
 
-/// Takes (without waiting) or releases the tenant's session-level lock on its shard.
+/// Takes (without waiting) or releases the tenant's session-level lock on its shard. Only on a direct
+/// connection (never behind a transaction pooler), where a statement's parameters may go out alone.
 async fn session_lock(conn: &mut PgConnection, tenant: &Tenant, take: bool) -> Result<bool, sqlx::Error> {
     let sql = if take { "SELECT pg_try_advisory_lock($1)" } else { "SELECT pg_advisory_unlock($1)" };
     query_scalar(sql).bind(locks::tenant(&tenant.schema)).fetch_one(conn).await
