@@ -386,7 +386,8 @@ class Bench:
             for tenant_script, mirror_script in zip(second, mirrors):
                 chain = (self._psql_argv(self.second, database, tenant_script),
                          self._psql_argv(self.cluster, database, mirror_script))  # fmt: skip
-                commands.append((["sh", "-c", " && ".join(shlex.join(argv) for argv in chain)], tenant_script.stem))
+                shell = " && ".join(shlex.join(argv) for argv in chain)
+                commands.append((["sh", "-c", shell], tenant_script.stem))
             return self.run_streams(database, commands)
 
         return self.on_fresh_database(self.n, step, migrated=self.n, shards=True)
@@ -584,9 +585,8 @@ def tables(results: Results, counts: dict, default: int | None) -> list[tuple[st
     out = [(title, report.HEADERS, main)]
     if results.shards:
         shards_title = (
-            f"{results.shards[0].tenants} tenants over {len(SHARDS)} servers ({results.pending} migrations each; "
-            f"half on the control database's server, half on a second one; the limit: {SHARD_STREAMS} raw psql "
-            "streams per server)"
+            f"{results.shards[0].tenants} tenants over {len(SHARDS)} servers ({results.pending} migrations each, "
+            f"half on each; × the 2-server limit: {SHARD_STREAMS} raw psql streams per server)"
         )
         out.append((shards_title, report.HEADERS, report.rows(results.shards, results.shards_limit)))
     if results.sweep:
