@@ -69,7 +69,8 @@ lint: deps
 	$(CARGO) run -q -- lint master_migrations tenant_migrations
 
 # tenantctl against the raw-SQL limit on a throwaway PostgreSQL (bench/README.md): `make bench`,
-# `make bench N=10000 REPS=3`, SWEEP=0 skips the --concurrency sweep. Installs GNU time (peak RSS) if missing.
+# `make bench N=10000 REPS=3`, SWEEP=0 skips the --concurrency sweep, SHARDS=0 the case over 2 servers.
+# Installs GNU time (peak RSS) if missing.
 bench: deps
 	@type -P time >/dev/null || { \
 	    command -v apt-get >/dev/null 2>&1 \
@@ -79,4 +80,5 @@ bench: deps
 	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends time; \
 	}
 	$(CARGO) build --release
-	python3 bench/bench.py --tenants $(or $(N),2000) --reps $(or $(REPS),3) --sweep $(or $(SWEEP),1)
+	python3 bench/bench.py --tenants $(or $(N),2000) --reps $(or $(REPS),3) --sweep $(or $(SWEEP),1) \
+	    --shards $(or $(SHARDS),1)

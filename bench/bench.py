@@ -5,8 +5,9 @@ For N seeded tenants it times, interleaved and repeated, on a fresh database eac
 `tenantctl migrate-tenants` applying three migrations to every tenant; the same work as
 pre-generated psql scripts with 1 and with 4 parallel streams (the faster is "the limit"); a no-op
 `migrate-tenants` and `status` over the up-to-date tenants; `provision-tenant --from-file` of new
-orgs against its own psql baseline; and a sweep of `--concurrency`. Every migrating step is
-verified afterwards. It prints the tables, writes every figure as JSON to
+orgs against its own psql baseline; `migrate-tenants` over the same N tenants spread over 2
+servers (shards) against 4 psql streams per server; and a sweep of `--concurrency`. Every migrating
+step is verified afterwards. It prints the tables, writes every figure as JSON to
 bench/results/<UTC time>.json and the tables as Markdown to bench/results/latest.md.
 See bench/README.md. Python 3 standard library only.
 """
@@ -20,6 +21,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -43,6 +45,10 @@ BENCH = REPO / "bench"
 SWEEP_LEVELS = (1, 2, 4, 8, 16)
 CIC_LEVELS = (1, 2, 4, 8)
 RAW_STREAMS = (1, 4)
+# The multi-shard case: `default` (the control database, on the first server) and `s2` (the second
+# server) each hold half the tenants; the raw baseline runs this many psql streams per server.
+SHARDS = ("default", "s2")
+SHARD_STREAMS = 4
 # The environment of tenantctl runs: none of the variables that would change its settings.
 TENANTCTL_ENV = {
     k: v for k, v in os.environ.items() if not k.startswith(("TENANTCTL_", "DB_", "DATABASE_URL", "RUST_LOG"))
@@ -66,6 +72,9 @@ def parse_args() -> argparse.Namespace:
         "--cic-tenants", type=int, default=500, help="tenants of the concurrent-index fan-out (default 500)"
     )
     parser.add_argument("--lint-files", type=int, default=1000, help="files of the lint case (default 1000)")
+    parser.add_argument(
+        "--shards", type=int, choices=(0, 1), default=1, help="0 skips the case of N tenants over 2 servers"
+    )
     args = parser.parse_args()
     counts = (args.tenants, args.reps, args.provision, args.count_tenants, args.cic_tenants, args.lint_files)
     if min(counts) < 1:
@@ -96,15 +105,22 @@ class Results:
     pending: int
     cic: list[Series]
     lint: Series
+    # N tenants over 2 servers (empty with --shards 0) and their raw baseline.
+    shards: list[Series]
+    shards_limit: Series | None
 
 
 class Bench:
     """The cases, each run on a fresh database of the cluster."""
 
-    def __init__(self, args: argparse.Namespace, cluster: Cluster, work: Path, default: int | None):
+    def __init__(
+        self, args: argparse.Namespace, cluster: Cluster, work: Path, default: int | None, second: Cluster | None
+    ):
         self.args = args
         self.default = default
         self.cluster = cluster
+        # The second server of the multi-shard case (None with --shards 0): shard `s2`.
+        self.second = second
         self.work = work
         self.n = args.tenants
         self.migrations = fixtures.load_migrations(BENCH / "tenant_migrations")
@@ -115,9 +131,12 @@ class Bench:
         self._scripts = work / "scripts"
         self._scripts.mkdir()
         self._templates: dict[int, str] = {}
+        self._shard_templates: list[str] = []
         self._cic_seeded = False
         self._serial = itertools.count(1)
         self.raw_migrate = {k: self._raw_migrate_scripts(k) for k in RAW_STREAMS}
+        self.spread = fixtures.spread(fixtures.tenants(self.n), list(SHARDS))
+        self.raw_shards = self._raw_shard_scripts() if second else None
         self.new_orgs = fixtures.tenants(args.provision, prefix="new")
         self.org_file = self._write("new_orgs.txt", "".join(t.org_id + "\n" for t in self.new_orgs))
         self.raw_provision = {k: self._raw_provision_scripts(self.new_orgs, k) for k in RAW_STREAMS}
@@ -134,28 +153,52 @@ class Bench:
         path.write_text(text)
         return path
 
-    def _raw_migrate_scripts(self, streams: int) -> list[Path]:
+    def _write_streams(self, name: str, statements: list[str], streams: int, preamble: str) -> list[Path]:
+        texts = fixtures.stream_scripts(statements, streams, preamble)
+        return [self._write(f"{name}_{streams}_{i}.sql", text) for i, text in enumerate(texts)]
+
+    def _migrate_transactions(self, tenants: list[fixtures.Tenant], registry: bool = True) -> list[str]:
         batch = 2  # the seeded baseline is batch 1
-        transactions = [
-            fixtures.migrate_transaction(t, self.pending, len(self.baseline), batch) for t in fixtures.tenants(self.n)
+        return [
+            fixtures.migrate_transaction(t, self.pending, len(self.baseline), batch, registry) for t in tenants
         ]
-        preamble = fixtures.central_insert(self.pending)
-        texts = fixtures.stream_scripts(transactions, streams, preamble)
-        return [self._write(f"migrate_{streams}_{i}.sql", text) for i, text in enumerate(texts)]
+
+    def _raw_migrate_scripts(self, streams: int) -> list[Path]:
+        transactions = self._migrate_transactions(fixtures.tenants(self.n))
+        return self._write_streams("migrate", transactions, streams, fixtures.central_insert(self.pending))
+
+    def _raw_shard_scripts(self) -> tuple[list[Path], list[Path], list[Path]]:
+        """The raw baseline over 2 servers: the same transactions as the single-server scripts, each on
+        its tenant's server, `SHARD_STREAMS` streams per server. A `default` tenant's transaction
+        updates the registry as on one server; an `s2` tenant's runs on the second server without it,
+        and a script of the control database updates the mirror of that stream's tenants after it.
+        Returns the control database's scripts, the second server's, and their mirror updates."""
+        central = fixtures.central_insert(self.pending)
+        local = [t for t in self.spread if t.shard == SHARDS[0]]
+        remote = [t for t in self.spread if t.shard == SHARDS[1]]
+        applied = len(self.baseline)
+        mirrors = [fixtures.registry_update(t, self.pending, applied) for t in remote]
+        return (
+            self._write_streams("shards_control", self._migrate_transactions(local), SHARD_STREAMS, central),
+            self._write_streams("shards_second", self._migrate_transactions(remote, False), SHARD_STREAMS, ""),
+            self._write_streams("shards_mirror", mirrors, SHARD_STREAMS, central),
+        )
 
     def _raw_provision_scripts(self, orgs: list[fixtures.Tenant], streams: int) -> list[Path]:
         transactions = [fixtures.provision_transaction(t, self.migrations) for t in orgs]
-        preamble = fixtures.central_insert(self.migrations)
-        texts = fixtures.stream_scripts(transactions, streams, preamble)
-        return [self._write(f"provision_{len(orgs)}_{streams}_{i}.sql", text) for i, text in enumerate(texts)]
+        return self._write_streams(
+            f"provision_{len(orgs)}", transactions, streams, fixtures.central_insert(self.migrations)
+        )
 
     # --- processes -----------------------------------------------------------------------------
 
     def tenantctl(
-        self, database: str, *args: str, port: int | None = None, tenant_dir: Path = BENCH / "tenant_migrations"
-    ) -> Run:
+        self, database: str, *args: str, port: int | None = None, tenant_dir: Path = BENCH / "tenant_migrations",
+        shards: bool = False,
+    ) -> Run:  # fmt: skip
         """Runs tenantctl with its defaults (in the work directory, so no tenantctl.toml or .env is read;
-        without TENANTCTL_* and DB_* variables) and requires exit 0."""
+        without TENANTCTL_* and DB_* variables) and requires exit 0. With `shards`, with a `--config`
+        listing the 2 servers' `database` as shards."""
         url = self.cluster.url(database, port)
         if port is not None:
             url += "?sslmode=disable"  # the round-trip counter reads the protocol in the clear
@@ -163,6 +206,8 @@ class Bench:
             str(self.args.tenantctl), *args, "--database-url", url,
             "--tenant-dir", str(tenant_dir), "--master-dir", str(self.master_dir),
         ]  # fmt: skip
+        if shards:
+            argv += ["--config", str(self._shard_config(database))]
         return self._tenantctl_run(argv, f"{database}-{args[0]}")
 
     def _tenantctl_run(self, argv: list[str], label: str) -> Run:
@@ -174,12 +219,24 @@ class Bench:
             raise BenchError(f"{' '.join(argv[1:2])} ({label}) exited {run.exit_codes[0]}:\n{tail}")
         return run
 
+    def _shard_config(self, database: str) -> Path:
+        """A tenantctl.toml listing `default` (the control database) and `s2` (`database` on the second
+        server) as shards."""
+        second = self.second.url(database)
+        return self._write(f"shards_{database}.toml", f'[shards.default]\n\n[shards.s2]\nurl = "{second}"\n')
+
+    @staticmethod
+    def _psql_argv(cluster: Cluster, database: str, script: Path) -> list[str]:
+        return ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", cluster.url(database), "-f", str(script)]
+
     def psql_streams(self, database: str, scripts: list[Path]) -> Run:
         """Runs the scripts at once, one psql each; requires every one to succeed."""
-        url = self.cluster.url(database)
-        commands = [["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", str(s)] for s in scripts]
-        logs = [self.work / "logs" / f"{database}-{s.stem}.log" for s in scripts]
-        run = run_processes(commands, logs)
+        return self.run_streams(database, [(self._psql_argv(self.cluster, database, s), s.stem) for s in scripts])
+
+    def run_streams(self, database: str, commands: list[tuple[list[str], str]]) -> Run:
+        """Runs the (argv, label) commands at once; requires every one to succeed."""
+        logs = [self.work / "logs" / f"{database}-{label}.log" for _, label in commands]
+        run = run_processes([argv for argv, _ in commands], logs)
         if not run.ok:
             failed = [str(lg) for lg, code in zip(logs, run.exit_codes) if code != 0]
             tail = "\n".join(Path(failed[0]).read_text(errors="replace").splitlines()[-10:])
@@ -188,11 +245,18 @@ class Bench:
 
     # --- databases -----------------------------------------------------------------------------
 
-    def fresh_database(self, tenants: int) -> str:
+    def servers(self, shards: bool) -> list[Cluster]:
+        """The servers of a case: the control database's, and the second one with `shards`."""
+        return [self.cluster, self.second] if shards else [self.cluster]
+
+    def fresh_database(self, tenants: int, shards: bool = False) -> str:
         """A new database with tenantctl's bootstrap tables and `tenants` seeded tenants: a file copy of
-        a template seeded once with bulk SQL (seeding is the slow part: ~7 ms per tenant)."""
+        a template seeded once with bulk SQL (seeding is the slow part: ~7 ms per tenant). With
+        `shards`, the N tenants over 2 servers: a database of that name on each."""
         name = f"bench_{next(self._serial)}"
-        self.cluster.create_database(name, template=self._template(tenants))
+        templates = self._sharded_templates() if shards else [self._template(tenants)]
+        for cluster, template in zip(self.servers(shards), templates):
+            cluster.create_database(name, template=template)
         return name
 
     def _template(self, tenants: int) -> str:
@@ -206,11 +270,54 @@ class Bench:
             self._templates[tenants] = name
         return self._templates[tenants]
 
-    def verify(self, database: str, tenants: int) -> None:
-        """Every tenant has every migration: objects, tracking rows, registry mirror, central record."""
+    def _sharded_templates(self) -> list[str]:
+        """The templates of the N tenants over 2 servers (one name on both): on the control database
+        the registry (every tenant, with its shard), the central record and the `default` tenants'
+        schemas; on the second server the `s2` tenants' schemas, as provisioning lays them out.
+        `migrate-master` runs with the shards configured, as it would in a deployment (tenantctl
+        needs nothing in `public` on a shard to migrate its tenants; without shard master files it
+        changes nothing there)."""
+        if not self._shard_templates:
+            name = "bench_template_shards"
+            for cluster in self.servers(True):
+                cluster.create_database(name)
+            self.tenantctl(name, "migrate-master", shards=True)
+            seeds = [fixtures.registry_script(self.spread, self.baseline), ""]
+            for cluster, shard, seed in zip(self.servers(True), SHARDS, seeds):
+                held = [t for t in self.spread if t.shard == shard]
+                seed += fixtures.schemas_script(held, self.baseline)
+                cluster.psql(name, file=self._write(f"seed_shards_{shard}.sql", seed))
+            self._shard_templates = [name, name]
+        return self._shard_templates
+
+    def verify(self, database: str, tenants: int, shards: bool = False) -> None:
+        """Every tenant has every migration: objects and tracking rows on its server, registry mirror
+        and central record on the control database."""
+        self._verify_registry(database, tenants)
+        if not shards:
+            self._verify_schemas(self.cluster, database, tenants)
+            return
+        for cluster, shard in zip(self.servers(True), SHARDS):
+            self._verify_schemas(cluster, database, sum(t.shard == shard for t in self.spread))
+
+    def _verify_registry(self, database: str, tenants: int) -> None:
         latest, count = self.migrations[-1].version, len(self.migrations)
-        # The objects the bench's migrations create (bench/tenant_migrations).
         got = self.cluster.row(
+            database,
+            f"""SELECT count(*),
+                  count(*) FILTER (WHERE status = 'ACTIVE' AND schema_version = {latest}
+                                     AND migration_count = {count}),
+                  (SELECT count(*) FROM public.tenantctl_tenant_migrations)
+                FROM public.tenants""",
+        )
+        labels = ["tenants", "registry rows up to date", "central records"]
+        self._check(database, got, labels, [tenants, tenants, count])
+
+    def _verify_schemas(self, cluster: Cluster, database: str, tenants: int) -> None:
+        """The tenant schemas of `database` on `cluster` (every `tid_` schema: each database holds only
+        the bench's tenants) have the bench's migrations (bench/tenant_migrations) and their tracking rows."""
+        count = len(self.migrations)
+        got = cluster.row(
             database,
             f"""SELECT count(*),
                   count(*) FILTER (WHERE to_regclass(format('%I.items', schema_name)) IS NOT NULL),
@@ -218,49 +325,72 @@ class Bench:
                                    WHERE attrelid = to_regclass(format('%I.items', schema_name))
                                      AND attname = 'price' AND NOT attisdropped)),
                   count(*) FILTER (WHERE to_regclass(format('%I.items_name_idx', schema_name)) IS NOT NULL),
-                  count(*) FILTER (WHERE status = 'ACTIVE' AND schema_version = {latest}
-                                     AND migration_count = {count}),
                   coalesce(sum((xpath('/row/n/text()', query_to_xml(format(
                       'SELECT count(*) AS n FROM %I.tenantctl_migrations', schema_name), false, true, '')))[1]
-                      ::text::bigint), 0),
-                  (SELECT count(*) FROM public.tenantctl_tenant_migrations)
-                FROM public.tenants""",
+                      ::text::bigint), 0)
+                FROM (SELECT nspname AS schema_name FROM pg_namespace WHERE nspname LIKE 'tid\\_%') AS s""",
         )
-        labels = ["tenants", "items tables", "price columns", "indexes", "registry rows up to date",
-                  "tracking rows", "central records"]  # fmt: skip
-        expected = [tenants] * 5 + [tenants * count, count]
+        labels = ["tenant schemas", "items tables", "price columns", "indexes", "tracking rows"]
+        self._check(f"{database} on port {cluster.port}", got, labels, [tenants] * 4 + [tenants * count])
+
+    @staticmethod
+    def _check(where: str, got: list[str], labels: list[str], expected: list[int]) -> None:
         wrong = [f"{l}: {g} (expected {e})" for l, g, e in zip(labels, got, expected) if int(g) != e]
         if wrong:
-            raise BenchError(f"verification of {database} failed: " + "; ".join(wrong))
+            raise BenchError(f"verification of {where} failed: " + "; ".join(wrong))
 
     # --- cases -----------------------------------------------------------------------------------
 
-    def on_fresh_database(self, tenants: int, step: Callable[[str], Run], migrated: int) -> Run:
-        """Times `step` on a fresh database seeded with `tenants`, then checks that `migrated` tenants
-        have every migration, and drops the database."""
-        database = self.fresh_database(tenants)
-        self.cluster.checkpoint()
+    def on_fresh_database(
+        self, tenants: int, step: Callable[[str], Run], migrated: int, shards: bool = False
+    ) -> Run:
+        """Times `step` on a fresh database seeded with `tenants` (over 2 servers with `shards`), then
+        checks that `migrated` tenants have every migration, and drops the database."""
+        database = self.fresh_database(tenants, shards)
+        servers = self.servers(shards)
+        for cluster in servers:
+            cluster.checkpoint()
         run = step(database)
-        self.verify(database, migrated)
-        self.cluster.drop_database(database)
+        self.verify(database, migrated, shards)
+        for cluster in servers:
+            cluster.drop_database(database)
         return run
 
-    def tenantctl_migrate(self, flags: list[str], then: Callable[[str], None] | None = None) -> Run:
-        """migrate-tenants over N tenants; `then` runs on the migrated database, after verification."""
+    def tenantctl_migrate(
+        self, flags: list[str], then: Callable[[str], None] | None = None, shards: bool = False
+    ) -> Run:
+        """migrate-tenants over N tenants (over 2 servers with `shards`); `then` runs on the migrated
+        database, after verification."""
 
         def step(database: str) -> Run:
-            run = self.tenantctl(database, "migrate-tenants", *flags)
+            run = self.tenantctl(database, "migrate-tenants", *flags, shards=shards)
             if then:
-                self.verify(database, self.n)
+                self.verify(database, self.n, shards)
                 then(database)
             return run
 
-        return self.on_fresh_database(self.n, step, migrated=self.n)
+        return self.on_fresh_database(self.n, step, migrated=self.n, shards=shards)
 
     def raw_migrate_case(self, streams: int) -> Run:
         return self.on_fresh_database(
             self.n, lambda db: self.psql_streams(db, self.raw_migrate[streams]), migrated=self.n
         )
+
+    def raw_shards_case(self) -> Run:
+        """The raw baseline over 2 servers: the control database's streams and the second server's at
+        once, each of the latter followed by its mirror updates on the control database."""
+
+        def step(database: str) -> Run:
+            control, second, mirrors = self.raw_shards
+            commands = [(self._psql_argv(self.cluster, database, s), s.stem) for s in control]
+            for tenant_script, mirror_script in zip(second, mirrors):
+                chain = (self._psql_argv(self.second, database, tenant_script),
+                         self._psql_argv(self.cluster, database, mirror_script))  # fmt: skip
+                shell = " && ".join(shlex.join(argv) for argv in chain)
+                commands.append((["sh", "-c", shell], tenant_script.stem))
+            return self.run_streams(database, commands)
+
+        return self.on_fresh_database(self.n, step, migrated=self.n, shards=True)
 
     def tenantctl_provision(self) -> Run:
         def step(database: str) -> Run:
@@ -330,12 +460,18 @@ class Bench:
             noop.runs.append(self.tenantctl(database, "migrate-tenants"))
             status.runs.append(self.tenantctl(database, "status"))
 
+        shards = Series(f"tenantctl migrate-tenants, {len(SHARDS)} servers", n)
+        raw_shards = Series(f"raw psql, {streams(SHARD_STREAMS)} per server", n, tool=False)
         groups = [
             [(migrate, partial(self.tenantctl_migrate, [], up_to_date))]
             + [(raw[k], partial(self.raw_migrate_case, k)) for k in RAW_STREAMS],
             [(provision, self.tenantctl_provision)]
             + [(raw_provision[k], partial(self.raw_provision_case, k)) for k in RAW_STREAMS],
         ]
+        if self.second:
+            groups.append(
+                [(shards, partial(self.tenantctl_migrate, [], shards=True)), (raw_shards, self.raw_shards_case)]
+            )
         if self.args.sweep:
             levels = [c for c in SWEEP_LEVELS if c != self.default]
             groups.append([(sweep[c], partial(self.tenantctl_migrate, ["--concurrency", str(c)])) for c in levels])
@@ -361,6 +497,8 @@ class Bench:
             pending=len(self.pending),
             cic=list(cic.values()),
             lint=lint,
+            shards=[shards, raw_shards] if self.second else [],
+            shards_limit=raw_shards if self.second else None,
         )
 
     def count_round_trips(self) -> dict:
@@ -445,6 +583,12 @@ def tables(results: Results, counts: dict, default: int | None) -> list[tuple[st
         f"provisioning {results.provision[0].tenants} orgs"
     )
     out = [(title, report.HEADERS, main)]
+    if results.shards:
+        shards_title = (
+            f"{results.shards[0].tenants} tenants over {len(SHARDS)} servers ({results.pending} migrations each, "
+            f"half on each; × the 2-server limit: {SHARD_STREAMS} raw psql streams per server)"
+        )
+        out.append((shards_title, report.HEADERS, report.rows(results.shards, results.shards_limit)))
     if results.sweep:
         sweep = report.rows(results.sweep, results.migrate_limit)
         fastest = min(results.sweep, key=lambda s: s.median)
@@ -478,13 +622,15 @@ def write_results(
         "parameters": {
             "tenants": args.tenants, "reps": args.reps, "provision": args.provision, "sweep": bool(args.sweep),
             "count_tenants": args.count_tenants, "default_concurrency": default,
-            "cic_tenants": args.cic_tenants, "lint_files": args.lint_files,
+            "cic_tenants": args.cic_tenants, "lint_files": args.lint_files, "shards": bool(args.shards),
         },  # fmt: skip
         "migrate": [s.as_json(results.migrate_limit) for s in results.migrate],
         "migrate_limit": results.migrate_limit.name,
         "up_to_date": [s.as_json(None) for s in results.up_to_date],
         "provision": [s.as_json(results.provision_limit) for s in results.provision],
         "provision_limit": results.provision_limit.name,
+        "shards": [s.as_json(results.shards_limit) for s in results.shards],
+        "shards_limit": results.shards_limit.name if results.shards_limit else None,
         "sweep": [s.as_json(results.migrate_limit) for s in results.sweep],
         "no_transaction": [s.as_json(None) for s in results.cic],
         "lint": results.lint.as_json(None),
@@ -518,10 +664,13 @@ def main() -> int:
     temp = Path(tempfile.mkdtemp(prefix="tenantctl-bench-"))
     temp.chmod(0o755)  # the cluster runs as the postgres user, who must reach its directory
     cluster = Cluster(REPO / "scripts" / "pg.sh", temp / "pg")
+    # The second server of the multi-shard case.
+    second = Cluster(REPO / "scripts" / "pg.sh", temp / "pg2") if args.shards else None
     try:
-        cluster.start()
+        for server in filter(None, [cluster, second]):
+            server.start()
         (temp / "work").mkdir()
-        bench = Bench(args, cluster, temp / "work", default)
+        bench = Bench(args, cluster, temp / "work", default, second)
         info = machine(cluster, args.tenantctl)
         log(f"tenantctl {info['tenantctl_commit']}, PostgreSQL {info['postgres']}, N = {args.tenants}")
         if info["load_average_before"][0] > info["nproc"] / 2:
@@ -529,7 +678,8 @@ def main() -> int:
         results = bench.run_all()
         counts = bench.count_round_trips()
     finally:
-        cluster.stop()
+        for server in filter(None, [cluster, second]):
+            server.stop()  # a server that never started: pg.sh stops a directory that is gone
         shutil.rmtree(temp, ignore_errors=True)
     info["load_average_after"] = os.getloadavg()
     for title, headers, body in tables(results, counts, default):

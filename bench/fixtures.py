@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 UP_FILE = re.compile(r"^(\d+)_([A-Za-z0-9_-]+)\.up\.sql$")
@@ -66,6 +66,8 @@ class Tenant:
     id: int
     org_id: str
     schema: str
+    # The registry's `shard` column: the server that holds the schema (`default`, the control database).
+    shard: str = "default"
 
 
 def schema_for(org_id: str) -> str:
@@ -116,42 +118,71 @@ def _schema_objects(schema: str, migrations: list[Migration], batch: int) -> lis
     ]
 
 
-def seed_script(all_tenants: list[Tenant], baseline: list[Migration]) -> str:
-    """Registry rows, schemas and tracking tables of `all_tenants`, each at the baseline version.
+def spread(all_tenants: list[Tenant], shards: list[str]) -> list[Tenant]:
+    """`all_tenants` dealt over `shards` in registry order (ids 1, 3, ... on the first), as placement
+    by the fewest tenants deals a bulk provisioning run."""
+    return [replace(t, shard=shards[i % len(shards)]) for i, t in enumerate(all_tenants)]
 
-    Runs after `tenantctl migrate-master` created the bootstrap tables in the database.
-    """
+
+def registry_script(all_tenants: list[Tenant], baseline: list[Migration]) -> str:
+    """The control database's part of seeding: registry rows (with their shard), each at the baseline
+    version, and the central record of the baseline."""
     version, count = baseline[-1].version, len(baseline)
     lines = [central_insert(baseline)]
     for start in range(0, len(all_tenants), 1000):
         rows = ",\n    ".join(
-            f"({t.id}, {literal(t.org_id)}, {literal(t.schema)}, 'ACTIVE', {version}, {count})"
+            f"({t.id}, {literal(t.org_id)}, {literal(t.schema)}, {literal(t.shard)}, 'ACTIVE', {version}, {count})"
             for t in all_tenants[start : start + 1000]
         )
         lines.append(
-            "INSERT INTO public.tenants (id, org_id, schema_name, status, schema_version, migration_count)"
+            "INSERT INTO public.tenants (id, org_id, schema_name, shard, status, schema_version, migration_count)"
             f" OVERRIDING SYSTEM VALUE VALUES\n    {rows};"
         )
     lines.append(f"SELECT setval(pg_get_serial_sequence('public.tenants', 'id'), {len(all_tenants)});")
-    for start in range(0, len(all_tenants), SEED_CHUNK):
+    return "\n".join(lines) + "\n"
+
+
+def schemas_script(server_tenants: list[Tenant], baseline: list[Migration]) -> str:
+    """The schemas and tracking tables of the tenants a server holds, each with the baseline applied
+    (no registry: on a shard, that is in the control database)."""
+    lines = []
+    for start in range(0, len(server_tenants), SEED_CHUNK):
         lines.append("BEGIN;")
-        for tenant in all_tenants[start : start + SEED_CHUNK]:
+        for tenant in server_tenants[start : start + SEED_CHUNK]:
             lines.extend(_schema_objects(tenant.schema, baseline, batch=1))
         lines.append("COMMIT;")
     return "\n".join(lines) + "\n"
 
 
-def migrate_transaction(tenant: Tenant, pending: list[Migration], applied: int, batch: int) -> str:
-    """One tenant's transaction of the raw migrate baseline: what tenantctl does for it."""
-    total = applied + len(pending)
+def seed_script(all_tenants: list[Tenant], baseline: list[Migration]) -> str:
+    """Registry rows, schemas and tracking tables of `all_tenants`, all on one server, each at the
+    baseline version.
+
+    Runs after `tenantctl migrate-master` created the bootstrap tables in the database.
+    """
+    return registry_script(all_tenants, baseline) + schemas_script(all_tenants, baseline)
+
+
+def registry_update(tenant: Tenant, pending: list[Migration], applied: int) -> str:
+    """The registry mirror of a tenant that got `pending` (on top of `applied` migrations)."""
+    return (
+        f"UPDATE public.tenants SET schema_version = {pending[-1].version}, migration_count = {applied + len(pending)},"
+        f" updated_at = clock_timestamp() WHERE id = {tenant.id};"
+    )
+
+
+def migrate_transaction(
+    tenant: Tenant, pending: list[Migration], applied: int, batch: int, registry: bool = True
+) -> str:
+    """One tenant's transaction of the raw migrate baseline: what tenantctl does for it. Without
+    `registry`, the tenant's server is not the registry's: the mirror is updated there after."""
     return "\n".join(
         [
             "BEGIN;",
             f"SET LOCAL search_path TO {tenant.schema}, public;",
             *(m.sql for m in pending),
             _tracking_insert(pending, batch),
-            f"UPDATE public.tenants SET schema_version = {pending[-1].version}, migration_count = {total},"
-            f" updated_at = clock_timestamp() WHERE id = {tenant.id};",
+            *([registry_update(tenant, pending, applied)] if registry else []),
             "COMMIT;",
         ]
     )
@@ -173,9 +204,7 @@ def provision_transaction(tenant: Tenant, migrations: list[Migration]) -> str:
 
 def stream_scripts(transactions: list[str], streams: int, preamble: str) -> list[str]:
     """The transactions dealt round-robin into `streams` scripts, each starting with `preamble`."""
-    return [
-        "\n".join([preamble, *transactions[i::streams]]) + "\n" for i in range(streams)
-    ]
+    return ["\n".join([p for p in [preamble] if p] + transactions[i::streams]) + "\n" for i in range(streams)]
 
 
 # A no-transaction migration for the concurrent-index fan-out (runs after the bench's migrations).
