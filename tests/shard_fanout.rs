@@ -226,6 +226,36 @@ fn a_shard_down_before_the_run_leaves_its_tenants_unreachable_not_failed_and_a_r
 }
 
 #[test]
+fn a_canary_that_cannot_reach_its_tenant_stops_the_rollout() {
+    let (db, shards) = project();
+    list_shards(&db, &shards);
+    provision(&db, &["a", "b", "c", "d"], &[]);
+    db.merge("tenant_migrations_next", "tenant_migrations");
+    let placed = shards_of(&db);
+    let canary = placed.iter().find(|(_, shard)| *shard == "us2").map(|(org, _)| org.clone()).expect("a tenant on us2");
+
+    let out = db
+        .command(&["migrate-tenants", "--canary-tenant", &canary, "--format", "json"])
+        .env("TENANTCTL_SHARD_US2_URL", &closed_port_url())
+        .run();
+    out.exits(1);
+    let report = out.json();
+    assert_eq!(summary(&report), [0, 0, 3], "{report:#}");
+    assert_eq!(entry(&report, &canary)["outcome"], "unreachable", "{report:#}");
+    for org in placed.keys().filter(|org| **org != canary) {
+        let skipped = entry(&report, org);
+        assert_eq!(skipped["outcome"], "skipped", "{skipped}");
+        assert!(skipped["reason"].as_str().is_some_and(|r| r.contains("could not reach every tenant")), "{skipped}");
+    }
+    // Nothing changed anywhere: every tenant still has the first three migrations only.
+    for shard in &shards {
+        for t in remote_states(&db, shard) {
+            assert_eq!(t.tracked.as_deref(), Some(&[1, 2, 3][..]), "{t:?}");
+        }
+    }
+}
+
+#[test]
 fn a_shard_that_goes_down_mid_run_leaves_the_registry_truthful() {
     let (db, shards) = project();
     list_shards(&db, &shards);

@@ -203,8 +203,12 @@ async fn execute(
                             .await
                         }
                     };
-                    if done.iter().any(|r| r.outcome == Outcome::Failed) {
-                        halted = Some(format!("not started: stage {} of the rollout had failures", stage + 1));
+                    // A stage proves the migration only on tenants it reached: an unreachable one
+                    // stops the rollout as a failed one does.
+                    let failed = done.iter().any(|r| r.outcome == Outcome::Failed);
+                    if failed || done.iter().any(|r| r.outcome == Outcome::Unreachable) {
+                        let what = if failed { "had failures" } else { "could not reach every tenant" };
+                        halted = Some(format!("not started: stage {} of the rollout {what}", stage + 1));
                     }
                     results.extend(done);
                 }
