@@ -37,6 +37,15 @@ fn list_shards(db: &TestDb, shards: &[ShardDb]) {
     db.write("tenantctl.toml", toml);
 }
 
+/// Tenants `a` to `d` placed over both shards, with two tenant migrations pending.
+fn four_tenants_behind() -> (TestDb, [ShardDb; 2]) {
+    let (db, shards) = project();
+    list_shards(&db, &shards);
+    provision(&db, &["a", "b", "c", "d"], &[]);
+    db.merge("tenant_migrations_next", "tenant_migrations");
+    (db, shards)
+}
+
 fn provision(db: &TestDb, orgs: &[&str], extra: &[&str]) -> Value {
     let mut args = vec!["provision-tenant", "--format", "json"];
     args.extend(extra);
@@ -194,10 +203,7 @@ fn the_fan_out_covers_every_shard_a_broken_tenant_fails_alone_and_rollback_reach
 
 #[test]
 fn a_shard_down_before_the_run_leaves_its_tenants_unreachable_not_failed_and_a_rerun_finishes() {
-    let (db, shards) = project();
-    list_shards(&db, &shards);
-    provision(&db, &["a", "b", "c", "d"], &[]);
-    db.merge("tenant_migrations_next", "tenant_migrations");
+    let (db, shards) = four_tenants_behind();
 
     let out =
         db.command(&["migrate-tenants", "--format", "json"]).env("TENANTCTL_SHARD_US2_URL", &closed_port_url()).run();
@@ -227,10 +233,7 @@ fn a_shard_down_before_the_run_leaves_its_tenants_unreachable_not_failed_and_a_r
 
 #[test]
 fn a_canary_that_cannot_reach_its_tenant_stops_the_rollout() {
-    let (db, shards) = project();
-    list_shards(&db, &shards);
-    provision(&db, &["a", "b", "c", "d"], &[]);
-    db.merge("tenant_migrations_next", "tenant_migrations");
+    let (db, shards) = four_tenants_behind();
     let placed = shards_of(&db);
     let canary = placed.iter().find(|(_, shard)| *shard == "us2").map(|(org, _)| org.clone()).expect("a tenant on us2");
 
