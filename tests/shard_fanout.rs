@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::support::{
-    ShardDb, TestDb, closed_port_url, org_ids,
+    Running, ShardDb, TestDb, closed_port_url, org_ids,
     report::{entry, summary},
 };
 
@@ -300,9 +300,30 @@ fn a_shard_that_goes_down_mid_run_leaves_the_registry_truthful() {
     }
 }
 
-/// `crash_log` of every schema on `shard` that has one, duplicates kept.
-fn crash_logs(shard: &ShardDb, schemas: &[String]) -> BTreeMap<String, Vec<i64>> {
-    let with_log = shard.db.schemas_having(schemas, "crash_log");
+/// Kills `run` and checks what it left on `shard`: no registry mirror ahead of its tracking table,
+/// and every tenant at version 3 (no crash-log row) or 4 (exactly one). Returns the tenants.
+fn killed_at_3_or_4(db: &TestDb, shard: &ShardDb, run: Running) -> Vec<Remote> {
+    let (out, killed) = run.kill();
+    assert!(killed, "the run ended before it was killed: {out:?}");
+    db.wait_until_tenantctl_is_gone();
+    shard.db.wait_until_tenantctl_is_gone();
+    let states = remote_states(db, shard);
+    let logs = crash_logs(shard, &states);
+    for t in &states {
+        assert!(t.mirror_not_ahead(), "the registry mirror is ahead of the tracking table: {t:?}");
+        match t.tracked.as_deref() {
+            Some([1, 2, 3]) => assert_eq!(logs.get(&t.schema), None, "{t:?}"),
+            Some([1, 2, 3, 4]) => assert_eq!(logs.get(&t.schema).map(Vec::as_slice), Some(&[4][..]), "{t:?}"),
+            _ => panic!("neither at version 3 nor fully at 4: {t:?}"),
+        }
+    }
+    states
+}
+
+/// `crash_log` of every schema of `states` on `shard` that has one, duplicates kept.
+fn crash_logs(shard: &ShardDb, states: &[Remote]) -> BTreeMap<String, Vec<i64>> {
+    let schemas: Vec<String> = states.iter().map(|t| t.schema.clone()).collect();
+    let with_log = shard.db.schemas_having(&schemas, "crash_log");
     let mut logs: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for row in shard.db.over_schemas(&with_log, "select version from {schema}.crash_log") {
         logs.entry(row["schema"].as_str().expect("schema").to_owned())
@@ -324,21 +345,8 @@ fn migrate_tenants_killed_over_a_remote_shard_never_leaves_a_mirror_ahead() {
     for k in [1, 20] {
         let mut run = db.command(&["migrate-tenants", "--concurrency", "2"]).spawn();
         db.poll_until(&format!("{k} tenants are migrated"), |db| run.has_exited() || db.tenants_at("ACTIVE", 4) >= k);
-        let (out, killed) = run.kill();
-        assert!(killed, "the run ended before it was killed: {out:?}");
-        db.wait_until_tenantctl_is_gone();
-        us2.db.wait_until_tenantctl_is_gone();
-        let states = remote_states(&db, us2);
-        let schemas: Vec<String> = states.iter().map(|t| t.schema.clone()).collect();
-        let logs = crash_logs(us2, &schemas);
-        for t in &states {
+        for t in killed_at_3_or_4(&db, us2, run) {
             assert_eq!(t.status, "ACTIVE", "{t:?}");
-            assert!(t.mirror_not_ahead(), "the registry mirror is ahead of the tracking table: {t:?}");
-            match t.tracked.as_deref() {
-                Some([1, 2, 3]) => assert_eq!(logs.get(&t.schema), None, "{t:?}"),
-                Some([1, 2, 3, 4]) => assert_eq!(logs.get(&t.schema).map(Vec::as_slice), Some(&[4][..]), "{t:?}"),
-                _ => panic!("neither untouched nor fully migrated: {t:?}"),
-            }
         }
     }
     let rerun = db.tenantctl(&["migrate-tenants", "--format", "json"]).succeeds().json();
@@ -346,8 +354,7 @@ fn migrate_tenants_killed_over_a_remote_shard_never_leaves_a_mirror_ahead() {
         assert!(t["applied"] == json!([4]) || t["applied"] == json!([]), "{t}");
     }
     let states = remote_states(&db, us2);
-    let schemas: Vec<String> = states.iter().map(|t| t.schema.clone()).collect();
-    let logs = crash_logs(us2, &schemas);
+    let logs = crash_logs(us2, &states);
     for t in &states {
         assert_eq!((t.status.as_str(), t.tracked.as_deref()), ("ACTIVE", Some(&[1, 2, 3, 4][..])), "{t:?}");
         assert!(t.mirror_agrees(), "a rerun repairs the mirror: {t:?}");
@@ -425,8 +432,7 @@ fn provisioning_killed_on_a_remote_shard_resumes_without_orphans_or_duplicates()
     assert_eq!(rerun["summary"]["failed"], 0, "{rerun:#}");
     let states = remote_states(&db, us2);
     assert_eq!(states.len(), 40, "one registry row per org, all on us2");
-    let schemas: Vec<String> = states.iter().map(|t| t.schema.clone()).collect();
-    let logs = crash_logs(us2, &schemas);
+    let logs = crash_logs(us2, &states);
     for t in &states {
         assert_eq!((t.status.as_str(), t.tracked.as_deref()), ("ACTIVE", Some(&[1, 2, 3, 4][..])), "{t:?}");
         assert!(t.mirror_agrees(), "{t:?}");
@@ -478,21 +484,7 @@ fn rollback_tenants_killed_over_a_remote_shard_never_leaves_a_mirror_ahead() {
     let mut run = db.command(&["rollback-tenants", "--to", "3", "--concurrency", "2"]).spawn();
     let reverted = |db: &TestDb| db.scalar::<i64>("select count(*) from public.tenants where schema_version = 3");
     db.poll_until("10 tenants are rolled back", |db| run.has_exited() || reverted(db) >= 10);
-    let (out, killed) = run.kill();
-    assert!(killed, "the run ended before it was killed: {out:?}");
-    db.wait_until_tenantctl_is_gone();
-    us2.db.wait_until_tenantctl_is_gone();
-    let states = remote_states(&db, us2);
-    let schemas: Vec<String> = states.iter().map(|t| t.schema.clone()).collect();
-    let logs = crash_logs(us2, &schemas);
-    for t in &states {
-        assert!(t.mirror_not_ahead(), "the registry mirror is ahead of the tracking table: {t:?}");
-        match t.tracked.as_deref() {
-            Some([1, 2, 3]) => assert_eq!(logs.get(&t.schema), None, "{t:?}"),
-            Some([1, 2, 3, 4]) => assert_eq!(logs.get(&t.schema).map(Vec::as_slice), Some(&[4][..]), "{t:?}"),
-            _ => panic!("neither reverted nor untouched: {t:?}"),
-        }
-    }
+    killed_at_3_or_4(&db, us2, run);
     db.tenantctl(&["rollback-tenants", "--to", "3"]).succeeds();
     for t in remote_states(&db, us2) {
         assert_eq!((t.status.as_str(), t.tracked.as_deref()), ("ACTIVE", Some(&[1, 2, 3][..])), "{t:?}");
