@@ -96,10 +96,11 @@ pub async fn provision(
         .zip(shards)
         .map(|(org_id, shard)| NewTenant { schema: request.naming.schema_for(&org_id), org_id, shard })
         .collect();
-    let pools = ShardPools::open(db, request.shards, targets.iter().map(|t| t.shard.as_str())).await;
-    let report = provision_on(db, &pools, &request, &central, &targets, reporter).await;
-    pools.close().await;
-    report
+    let needed = targets.iter().map(|t| t.shard.as_str());
+    ShardPools::scoped(db, request.shards, needed, async |pools| {
+        provision_on(db, pools, &request, &central, &targets, reporter).await
+    })
+    .await
 }
 
 async fn provision_on(

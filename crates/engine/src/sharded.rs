@@ -43,6 +43,19 @@ impl<'a> ShardPools<'a> {
         ShardPools { control, configured: !shards.is_empty(), open }
     }
 
+    /// Opens the shards among `needed`, runs `work` with them, and closes them whatever it returns.
+    pub(crate) async fn scoped<T>(
+        control: &'a Database,
+        shards: &[ShardTarget],
+        needed: impl IntoIterator<Item = &str>,
+        work: impl AsyncFnOnce(&ShardPools<'a>) -> T,
+    ) -> T {
+        let pools = Self::open(control, shards, needed).await;
+        let result = work(&pools).await;
+        pools.close().await;
+        result
+    }
+
     /// Whether shards are configured.
     pub(crate) fn configured(&self) -> bool {
         self.configured

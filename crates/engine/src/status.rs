@@ -214,15 +214,12 @@ async fn remote_applied(
     tenant: &Tenant,
     shards: &[ShardTarget],
 ) -> Result<Vec<AppliedRow>, EngineError> {
-    let pools = ShardPools::open(db, shards, [tenant.shard.as_str()]).await;
-    let read = async {
+    ShardPools::scoped(db, shards, [tenant.shard.as_str()], async |pools| {
         let pool = pools.pool(&tenant.shard)?;
         let mut conn = pool.acquire().await.context("connecting to the tenant's shard")?;
         TrackingTable::tenant(&tenant.schema).read_if_exists(&mut conn).await.context("reading the tracking table")
-    };
-    let applied = read.await;
-    pools.close().await;
-    applied
+    })
+    .await
 }
 
 async fn tenant_status_in(

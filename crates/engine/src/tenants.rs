@@ -80,10 +80,11 @@ pub async fn migrate_tenants(
         request.settings.check_sessions(may_run.iter().map(|m| &m.up))?;
     }
     let direction = Direction::Up { create_schema: None, allow_out_of_order, central: &central, phase: None };
-    let pools = ShardPools::open(db, request.shards, tenants.iter().map(|t| t.shard.as_str())).await;
-    let report = execute(db, &pools, &request, direction, &tenants, up_to_date, reporter).await;
-    pools.close().await;
-    report
+    let needed = tenants.iter().map(|t| t.shard.as_str());
+    ShardPools::scoped(db, request.shards, needed, async |pools| {
+        execute(db, pools, &request, direction, &tenants, up_to_date, reporter).await
+    })
+    .await
 }
 
 /// Reverts tenant migrations on the selected tenants. Every tenant's plan is checked first: a
@@ -96,10 +97,11 @@ pub async fn rollback_tenants(
 ) -> Result<FanoutReport, EngineError> {
     prepare(db, request.set, true).await?;
     let (tenants, _) = registry::targets(db.pool(), &request.selection, None).await?;
-    let pools = ShardPools::open(db, request.shards, tenants.iter().map(|t| t.shard.as_str())).await;
-    let report = rollback_on(db, &pools, &request, &tenants, target, reporter).await;
-    pools.close().await;
-    report
+    let needed = tenants.iter().map(|t| t.shard.as_str());
+    ShardPools::scoped(db, request.shards, needed, async |pools| {
+        rollback_on(db, pools, &request, &tenants, target, reporter).await
+    })
+    .await
 }
 
 async fn rollback_on(
