@@ -24,7 +24,10 @@ fn status_json_has_the_master_version_counts_behind_and_failures() {
     assert_eq!(status["master"]["version"], 2);
     assert_eq!(status["master"]["pending"], json!(["0003_plan_limits.up.sql"]));
     assert_eq!(status["tenants"]["total"], 4);
-    assert_eq!(status["tenants"]["by_status"], json!({"PROVISIONING": 0, "ACTIVE": 3, "FAILED": 1, "ARCHIVED": 0}));
+    assert_eq!(
+        status["tenants"]["by_status"],
+        json!({"PROVISIONING": 0, "ACTIVE": 3, "FAILED": 1, "ARCHIVED": 0, "MOVING": 0})
+    );
     assert_eq!(status["tenants"]["behind"], 1);
     let failed = status["failed"].as_array().expect("failed is a list");
     assert_eq!(failed.len(), 1, "{status:#}");

@@ -64,6 +64,17 @@ ALTER TABLE public.tenants ADD COLUMN role_name text;
 COMMENT ON COLUMN public.tenants.role_name IS
     'the tenant''s own role (provision-tenant --create-role): its migrations run as it; NULL = as the connecting user';
 "#,
+    r#"
+ALTER TABLE public.tenants DROP CONSTRAINT tenants_status_check;
+ALTER TABLE public.tenants ADD CONSTRAINT tenants_status_check
+    CHECK (status IN ('PROVISIONING', 'ACTIVE', 'FAILED', 'ARCHIVED', 'MOVING'));
+ALTER TABLE public.tenants ADD COLUMN moving_to text;
+ALTER TABLE public.tenants ADD COLUMN moved_from text;
+COMMENT ON COLUMN public.tenants.moving_to IS
+    'the shard a MOVING tenant is being copied to (move-tenant); NULL when no move is in progress';
+COMMENT ON COLUMN public.tenants.moved_from IS
+    'the shard that still holds the copy an earlier move-tenant left behind (dropped by move-tenant --drop-source)';
+"#,
 ];
 
 /// The newest bootstrap version this build knows.

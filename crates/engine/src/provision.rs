@@ -165,6 +165,9 @@ async fn provision_one(job: Job<'_>, new: &NewTenant) -> TenantResult {
         Ok(Registered::Existing(t)) if t.status == TenantStatus::Archived => {
             finished(Outcome::Skipped, None, Some("ARCHIVED: not provisioned again"))
         }
+        Ok(Registered::Existing(t)) if t.status == TenantStatus::Moving => {
+            finished(Outcome::Skipped, None, Some("MOVING to another shard: finish or abort the move first"))
+        }
         Ok(Registered::Existing(t)) if t.shard != new.shard => finished(
             Outcome::Failed,
             Some(format!("registered on shard {} by another run meanwhile: provision it again", t.shard)),

@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::{PgPool, Row, postgres::PgRow};
 use tenantctl_migrations::MigrationSet;
 
-use crate::statements::{in_transaction, query, query_scalar};
+use crate::statements::{in_transaction, query, query_as, query_scalar};
 use crate::{EngineError, OrgId, SchemaName, error::Context};
 
 /// A tenant's lifecycle state.
@@ -20,11 +20,13 @@ pub enum TenantStatus {
     Failed,
     /// Off-boarded: excluded from every fan-out.
     Archived,
+    /// Being copied to another shard (`move-tenant`): excluded from every fan-out, read-only for the app.
+    Moving,
 }
 
 impl TenantStatus {
     /// Every status, in display order.
-    pub const ALL: [Self; 4] = [Self::Provisioning, Self::Active, Self::Failed, Self::Archived];
+    pub const ALL: [Self; 5] = [Self::Provisioning, Self::Active, Self::Failed, Self::Archived, Self::Moving];
 
     /// The text stored in the registry.
     pub fn as_str(self) -> &'static str {
@@ -33,6 +35,7 @@ impl TenantStatus {
             Self::Active => "ACTIVE",
             Self::Failed => "FAILED",
             Self::Archived => "ARCHIVED",
+            Self::Moving => "MOVING",
         }
     }
 
@@ -220,14 +223,17 @@ pub(crate) async fn mark_failed(pool: &PgPool, tenant_id: i64, error: &str) -> R
     Ok(())
 }
 
-/// The tenant's status now (read after its lock was taken on its shard: another run may have
-/// finished or archived it meanwhile).
-pub(crate) async fn status_of(pool: &PgPool, tenant_id: i64) -> Result<Option<TenantStatus>, sqlx::Error> {
-    let status: Option<String> = in_transaction(pool, async |conn| {
-        query_scalar("SELECT status FROM public.tenants WHERE id = $1").bind(tenant_id).fetch_optional(conn).await
+/// The tenant's status and shard now (read after its lock was taken on its shard: another run may
+/// have finished, archived or moved it meanwhile).
+pub(crate) async fn status_of(
+    pool: &PgPool,
+    tenant_id: i64,
+) -> Result<(Option<TenantStatus>, Option<String>), sqlx::Error> {
+    let row: Option<(String, String)> = in_transaction(pool, async |conn| {
+        query_as("SELECT status, shard FROM public.tenants WHERE id = $1").bind(tenant_id).fetch_optional(conn).await
     })
     .await?;
-    Ok(status.as_deref().and_then(TenantStatus::parse))
+    Ok(row.map_or((None, None), |(status, shard)| (TenantStatus::parse(&status), Some(shard))))
 }
 
 /// Sets the tenant's mirror to unknown (NULL), before a change on its shard that may lower it: the

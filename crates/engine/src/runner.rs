@@ -126,6 +126,8 @@ pub(crate) enum Step {
 
 pub(crate) const HELD_ELSEWHERE: &str = "another tenantctl run holds this tenant";
 const ARCHIVED_MEANWHILE: &str = "archived since the run started";
+const MOVING_MEANWHILE: &str = "being moved to another shard (move-tenant)";
+const MOVED_MEANWHILE: &str = "moved to another shard since the run started";
 const UP_TO_DATE: &str = "up to date";
 const NOTHING_TO_REVERT: &str = "nothing to roll back";
 
@@ -345,7 +347,7 @@ async fn in_transaction<'m>(
     let prepared = match prepare(conn, tenant, job.settings).await {
         // The registry is elsewhere: the status is read there, now that the lock is ours.
         Ok(p) if p.locked && tenant.remote() => match registry::status_of(job.control, tenant.id).await {
-            Ok(status) => Ok(Prepared { status, ..p }),
+            Ok((status, shard)) => Ok(Prepared { status, shard, ..p }),
             Err(e) => return (Err(Failure::db(Some("reading the registry"), &e)), Some(p.pid)),
         },
         other => other,
@@ -357,6 +359,13 @@ async fn in_transaction<'m>(
         }
         Ok(Prepared { status: Some(TenantStatus::Archived), pid, .. }) => {
             (Ok(InTransaction::Commit(Step::Nothing(ARCHIVED_MEANWHILE), None)), Some(pid))
+        }
+        Ok(Prepared { status: Some(TenantStatus::Moving), pid, .. }) => {
+            (Ok(InTransaction::Commit(Step::Nothing(MOVING_MEANWHILE), None)), Some(pid))
+        }
+        // The copy under this lock is no longer the tenant's: `move-tenant` flipped it to another shard.
+        Ok(Prepared { shard: Some(shard), pid, .. }) if shard != tenant.shard => {
+            (Ok(InTransaction::Commit(Step::Nothing(MOVED_MEANWHILE), None)), Some(pid))
         }
         Ok(Prepared { status, pid, .. }) => {
             // The status now, under the lock: another run may have finished the tenant meanwhile.
@@ -478,10 +487,12 @@ struct Prepared {
     pid: i32,
     /// The tenant's status in the registry now.
     status: Option<TenantStatus>,
+    /// The tenant's shard in the registry now.
+    shard: Option<String>,
 }
 
 /// Takes the tenant's advisory lock (without waiting), sets the transaction's settings and reads
-/// the tenant's status, in one round trip; the status only when the registry is in the tenant's
+/// the tenant's status and shard, in one round trip; those only when the registry is in the tenant's
 /// database.
 async fn prepare(conn: &mut PgConnection, tenant: &Tenant, settings: &RunSettings) -> Result<Prepared, sqlx::Error> {
     let prepare = |status: &str| {
@@ -493,8 +504,10 @@ async fn prepare(conn: &mut PgConnection, tenant: &Tenant, settings: &RunSetting
         )
     };
     let sql = match tenant.remote() {
-        true => prepare("NULL::text"),
-        false => prepare("(SELECT status FROM public.tenants WHERE id = $5)"),
+        true => prepare("NULL::text, NULL::text"),
+        false => prepare(
+            "(SELECT status FROM public.tenants WHERE id = $5), (SELECT shard FROM public.tenants WHERE id = $5)",
+        ),
     };
     let statement = query_as(AssertSqlSafe(sql))
         .persistent(settings.keep_prepared())
@@ -503,8 +516,8 @@ async fn prepare(conn: &mut PgConnection, tenant: &Tenant, settings: &RunSetting
         .bind(pg_duration(Some(settings.lock_timeout)))
         .bind(pg_duration(settings.statement_timeout));
     let statement = if tenant.remote() { statement } else { statement.bind(tenant.id) };
-    let (locked, pid, status): (bool, i32, Option<String>) = statement.fetch_one(conn).await?;
-    Ok(Prepared { locked, pid, status: status.as_deref().and_then(TenantStatus::parse) })
+    let (locked, pid, status, shard): (bool, i32, Option<String>, Option<String>) = statement.fetch_one(conn).await?;
+    Ok(Prepared { locked, pid, status: status.as_deref().and_then(TenantStatus::parse), shard })
 }
 
 /// [`apply`] as the tenant's role, when it has one: the role owns what the migrations create, while the
