@@ -267,6 +267,24 @@ pub(crate) enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// Move a tenant's schema to another shard: copy it (pg_dump | pg_restore), compare every table,
+    /// flip the registry row; the tenant is MOVING (out of every fan-out, read-only for the app)
+    /// meanwhile. Rerun to resume a killed move; --abort rolls it back.
+    MoveTenant {
+        /// The org.
+        org_id: String,
+        /// The target shard: `default` (the control database) or a configured shard.
+        #[arg(long, value_name = "SHARD", required_unless_present_any = ["abort", "drop_source"])]
+        to: Option<String>,
+        /// Drop the source's copy after the flip; without --to, drop the copy an earlier move left behind.
+        #[arg(long)]
+        drop_source: bool,
+        /// Roll back a move in progress: drop the target's copy; the tenant is ACTIVE on its source again.
+        #[arg(long, conflicts_with_all = ["to", "drop_source"])]
+        abort: bool,
+        #[command(flatten)]
+        run: RunArgs,
+    },
     /// Check migration files for operations that are unsafe on a live database (never connects).
     Lint(crate::lint_cmd::LintArgs),
     /// Master version, tenants by status, tenants behind, failed tenants with their errors.
@@ -313,7 +331,8 @@ impl Command {
             | Self::Verify { .. }
             | Self::Lint(_)
             | Self::ArchiveTenant { .. }
-            | Self::DropTenant { .. } => crate::gate::GateArgs::default(),
+            | Self::DropTenant { .. }
+            | Self::MoveTenant { .. } => crate::gate::GateArgs::default(),
         }
     }
 
@@ -331,6 +350,7 @@ impl Command {
             Self::Lint(_) => "lint",
             Self::ArchiveTenant { .. } => "archive-tenant",
             Self::DropTenant { .. } => "drop-tenant",
+            Self::MoveTenant { .. } => "move-tenant",
         }
     }
 }

@@ -6,8 +6,8 @@ use std::path::Path;
 use anyhow::Context as _;
 use tenantctl_engine::{
     Canary, Database, EngineError, ErrorKind, FanoutControl, FanoutReport, FanoutRequest, MasterReport, MasterRequest,
-    MasterRollback, OrgId, ProvisionRequest, Rollout, RunContext, Selection, ShardReport, ShardRequest, ShardTarget,
-    parse_waves,
+    MasterRollback, MoveAction, MoveRequest, OrgId, ProvisionRequest, Rollout, RunContext, Selection, ShardReport,
+    ShardRequest, ShardTarget, parse_waves,
 };
 use tenantctl_lint::{FileRole, Scope};
 use tenantctl_migrations::{MigrationSet, RollbackTarget};
@@ -64,6 +64,14 @@ async fn dispatch(ctx: &Ctx<'_>, command: &Command) -> anyhow::Result<u8> {
         Command::Lint(args) => crate::lint_cmd::run(ctx.global, args),
         Command::ArchiveTenant { org_id: raw, run } => offboard(ctx, run, raw, None).await,
         Command::DropTenant { org_id: raw, confirm, run } => offboard(ctx, run, raw, Some(confirm)).await,
+        Command::MoveTenant { org_id: raw, to, drop_source, abort, run } => {
+            let action = match (to, *abort) {
+                (_, true) => MoveAction::Abort,
+                (Some(shard), false) => MoveAction::To { shard: shard.clone(), drop_source: *drop_source },
+                (None, false) => MoveAction::DropLeftover,
+            };
+            move_tenant(ctx, run, raw, action).await
+        }
         Command::Status { tenant, check, verify, run } => status(ctx, run, tenant.as_deref(), *check, *verify).await,
         Command::Verify { run } => verify(ctx, run).await,
     }
@@ -457,6 +465,33 @@ async fn offboard(ctx: &Ctx<'_>, run: &RunArgs, raw: &str, confirm: Option<&str>
     };
     ctx.print(|| serde_json::json!({"run_id": report.run_id, "org_id": t.org_id, "schema": t.schema, "status": t.status, "role": t.role, "changed": report.changed}),
         |out| writeln!(out, "{} ({}): {done}", t.org_id, t.schema))?;
+    Ok(exit::SUCCESS)
+}
+
+/// `move-tenant`: every argument is checked (org id, shard, client programs) before connecting.
+async fn move_tenant(ctx: &Ctx<'_>, run: &RunArgs, raw: &str, action: MoveAction) -> anyhow::Result<u8> {
+    let settings = ctx.settings(run)?;
+    let org = org_id("org id", raw)?;
+    if let MoveAction::To { shard, .. } = &action {
+        settings.shard_named(shard).map_err(|e| InputError::new(e.to_string().replacen("--shard", "--to", 1)))?;
+    }
+    let tools = settings.pg_tools()?;
+    let control = settings.connection(ctx.global, ctx.command)?;
+    let db = ctx.connect(&settings).await?;
+    let shards = settings.shard_targets(ctx.command);
+    let run_context = ctx.run_context();
+    let request = MoveRequest {
+        org: &org,
+        action,
+        shards: &shards,
+        control: &control,
+        tools: &tools,
+        extensions: &settings.extensions,
+        settings: &settings.run,
+        run: &run_context,
+    };
+    let report = tenantctl_engine::move_tenant(&db, request).await?;
+    ctx.print(|| serde_json::to_value(&report).unwrap_or_default(), |out| render::move_text(out, &report))?;
     Ok(exit::SUCCESS)
 }
 

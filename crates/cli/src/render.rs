@@ -346,6 +346,43 @@ pub(crate) fn verify_text(out: &mut dyn Write, report: &VerifyReport) -> io::Res
     Ok(())
 }
 
+/// `move-tenant`'s result, for people.
+pub(crate) fn move_text(out: &mut dyn Write, report: &tenantctl_engine::MoveReport) -> std::io::Result<()> {
+    let who = format!("{} ({})", report.org_id, report.schema);
+    match report.outcome {
+        "aborted" => writeln!(
+            out,
+            "{who}: move to shard {} aborted; ACTIVE on shard {} again, no copy left on {0}",
+            report.from, report.to
+        ),
+        "dropped" => writeln!(out, "{who}: the copy left on shard {} by an earlier move is dropped", report.from),
+        _ => {
+            let rows: i64 = report.tables.iter().map(|t| t.rows).sum();
+            let how = match (report.resumed, report.copied) {
+                (true, false) => "resumed; the copy already there matched",
+                (true, true) => "resumed and copied",
+                _ => "copied",
+            };
+            writeln!(
+                out,
+                "{who}: moved from shard {} to {} ({how}; {} tables, {rows} rows, checksums equal)",
+                report.from,
+                report.to,
+                report.tables.len()
+            )?;
+            writeln!(out, "MOVING (read-only) for {} ms", report.moving_ms)?;
+            match &report.source_copy_on {
+                Some(shard) => writeln!(
+                    out,
+                    "the old copy stays on shard {shard}: drop it with `tenantctl move-tenant {} --drop-source`",
+                    report.org_id
+                ),
+                None => writeln!(out, "the old copy on shard {} is dropped", report.from),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use tenantctl_engine::{EngineError, MasterStep};

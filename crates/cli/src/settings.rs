@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
-use tenantctl_engine::{ConnectSettings, DEFAULT_SHARD, RunSettings, SchemaNaming, ShardTarget, TenantRoles};
+use tenantctl_engine::{
+    ConnectSettings, DEFAULT_SHARD, Password, PgTools, RunSettings, SchemaNaming, ShardTarget, TenantRoles,
+};
 
 use crate::args::{GlobalArgs, RoleArgs, RunArgs};
 use crate::exit::InputError;
@@ -38,6 +40,7 @@ struct FileConfig {
     role_group: Option<String>,
     transaction_pooler: Option<bool>,
     shard_master_dir: Option<PathBuf>,
+    pg_bin_dir: Option<PathBuf>,
     #[serde(default)]
     shards: BTreeMap<String, ShardFile>,
 }
@@ -56,6 +59,8 @@ struct ShardFile {
 struct ShardConfig {
     name: String,
     options: Option<PgConnectOptions>,
+    /// Its URL's password, for the client programs of `move-tenant`.
+    password: Option<String>,
     concurrency: usize,
 }
 
@@ -74,6 +79,8 @@ pub(crate) struct Settings {
     shards: Vec<ShardConfig>,
     /// Tenant roles as the file sets them; [`Settings::tenant_roles`] lays the flags over them.
     roles: TenantRoles,
+    /// Where pg_dump and pg_restore are (`TENANTCTL_PG_BIN_DIR`, `pg_bin_dir`); `None`: on PATH.
+    pg_bin_dir: Option<PathBuf>,
 }
 
 impl Settings {
@@ -146,6 +153,10 @@ impl Settings {
                 .or(file_duration("connect_timeout", &file.connect_timeout)?)
                 .unwrap_or(Duration::from_secs(5)),
             roles: TenantRoles { create: file.create_role.unwrap_or(false), group: file.role_group },
+            pg_bin_dir: std::env::var_os("TENANTCTL_PG_BIN_DIR")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| file.pg_bin_dir.map(|d| base.join(d))),
         })
     }
 
@@ -160,11 +171,33 @@ impl Settings {
 
     /// How to reach the control database: `--database-url`/`DATABASE_URL`, else the `DB_*` variables.
     pub(crate) fn connection(&self, global: &GlobalArgs, command: &str) -> Result<ConnectSettings, InputError> {
-        let options = match &global.database_url {
-            Some(url) => parse_database_url(url)?,
-            None => from_db_vars(&|name| std::env::var(name).ok())?,
+        let (options, password) = match &global.database_url {
+            Some(url) => (parse_database_url(url)?, url_password(url)),
+            None => (from_db_vars(&|name| std::env::var(name).ok())?, std::env::var("DB_PASSWORD").ok()),
         };
-        Ok(self.connect_settings(options, command, self.run.concurrency))
+        Ok(self.connect_settings(options, password, command, self.run.concurrency))
+    }
+
+    /// `pg_dump` and `pg_restore`, from `pg_bin_dir` or PATH; a missing one is an input error that
+    /// names the setting.
+    pub(crate) fn pg_tools(&self) -> Result<PgTools, InputError> {
+        let find = |program: &str| match &self.pg_bin_dir {
+            Some(dir) => Some(dir.join(program)).filter(|p| p.is_file()),
+            None => std::env::var_os("PATH")
+                .and_then(|path| std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file())),
+        };
+        let found = |program: &str| {
+            find(program).ok_or_else(|| {
+                let place = match &self.pg_bin_dir {
+                    Some(dir) => format!("in {} (pg_bin_dir / TENANTCTL_PG_BIN_DIR)", dir.display()),
+                    None => "on PATH (install the PostgreSQL client programs, or set pg_bin_dir in tenantctl.toml \
+                             or TENANTCTL_PG_BIN_DIR)"
+                        .to_owned(),
+                };
+                InputError::new(format!("move-tenant needs {program}, which is not {place}"))
+            })
+        };
+        Ok(PgTools { pg_dump: found("pg_dump")?, pg_restore: found("pg_restore")? })
     }
 
     /// `provision-tenant --shard NAME`: a listed shard, or `default` (the control database).
@@ -191,19 +224,29 @@ impl Settings {
     pub(crate) fn shard_targets(&self, command: &str) -> Vec<ShardTarget> {
         let target = |shard: &ShardConfig| ShardTarget {
             name: shard.name.clone(),
-            connect: shard.options.clone().map(|options| self.connect_settings(options, command, shard.concurrency)),
+            connect: shard
+                .options
+                .clone()
+                .map(|options| self.connect_settings(options, shard.password.clone(), command, shard.concurrency)),
             concurrency: shard.concurrency,
         };
         self.shards.iter().map(target).collect()
     }
 
-    fn connect_settings(&self, options: PgConnectOptions, command: &str, concurrency: usize) -> ConnectSettings {
+    fn connect_settings(
+        &self,
+        options: PgConnectOptions,
+        password: Option<String>,
+        command: &str,
+        concurrency: usize,
+    ) -> ConnectSettings {
         ConnectSettings {
             // PgBouncer refuses startup parameters it does not know unless told to ignore them, and
             // tenantctl reads no floating-point values.
             options: options.application_name(&format!("tenantctl/{command}")).extra_float_digits(None),
             connect_timeout: self.connect_timeout,
             max_connections: u32::try_from(concurrency + 1).unwrap_or(u32::MAX),
+            password: password.map(Password::new),
         }
     }
 }
@@ -256,6 +299,7 @@ fn resolve_shard(
     };
     let variable = format!("TENANTCTL_SHARD_{}_URL", name.to_ascii_uppercase());
     let url = env_url.or_else(|| file.url.map(|url| (format!("config key `shards.{name}.url`"), url)));
+    let password = url.as_ref().and_then(|(_, url)| url_password(url));
     let options = match (name == DEFAULT_SHARD, url) {
         (true, None) => None,
         (true, Some((source, _))) => {
@@ -273,7 +317,7 @@ fn resolve_shard(
             Some(parse_database_url(&url).map_err(|e| InputError::new(format!("shard `{name}` ({source}): {e}")))?)
         }
     };
-    Ok(ShardConfig { name, options, concurrency })
+    Ok(ShardConfig { name, options, password, concurrency })
 }
 
 /// Reads the configuration file: the one named, or `tenantctl.toml` if present. Relative paths in
@@ -388,6 +432,33 @@ fn parse_database_url(url: &str) -> Result<PgConnectOptions, InputError> {
         .map_err(|e| InputError::new(format!("invalid database URL: {} ({EXPECTED})", redact(&e.to_string(), url))))
 }
 
+/// A URL's password, percent-decoded.
+fn url_password(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let password = parsed.password()?;
+    Some(percent_decode(password))
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Removes a URL's password from a message, should a parser ever echo it.
 fn redact(message: &str, url: &str) -> String {
     match url::Url::parse(url).ok().and_then(|u| u.password().map(str::to_owned)) {
@@ -456,6 +527,12 @@ mod tests {
         let error = toml::from_str::<FileConfig>(text).unwrap_err();
         let place = describe_place(text, error.span().unwrap().start);
         assert_eq!(place, ", key `concurrency` (line 2)");
+    }
+
+    #[test]
+    fn url_passwords_are_decoded_for_the_client_programs() {
+        assert_eq!(url_password("postgres://u:p%40ss%2Fw@h/db").as_deref(), Some("p@ss/w"));
+        assert_eq!(url_password("postgres://u@h/db"), None);
     }
 
     #[test]

@@ -16,6 +16,30 @@ pub struct ConnectSettings {
     pub connect_timeout: Duration,
     /// The most connections the run may open.
     pub max_connections: u32,
+    /// The password, for the PostgreSQL client programs `move-tenant` runs (sqlx's options keep
+    /// theirs to themselves); `None`: libpq's own (`PGPASSWORD`, `~/.pgpass`), if any.
+    pub password: Option<Password>,
+}
+
+/// A password, never shown by `Debug`.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    /// Wraps a password.
+    pub fn new(password: impl Into<String>) -> Self {
+        Self(password.into())
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 /// A pool of connections to the control database.

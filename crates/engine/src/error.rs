@@ -102,6 +102,12 @@ pub enum EngineError {
         /// The files.
         files: Vec<String>,
     },
+    /// `move-tenant`'s copy (pg_dump | pg_restore) failed; the target holds no copy.
+    #[error("copying the schema: {0}")]
+    Copy(String),
+    /// `move-tenant`'s copy differs from the source: it was dropped and the tenant is ACTIVE on its source.
+    #[error("the copy differs from the source ({0}): it was dropped, and the tenant is ACTIVE on its source again")]
+    CopyDiffers(String),
     /// A master migration failed (it was rolled back; earlier ones in the batch stay applied).
     #[error("master migration {file} failed: {}", describe(error))]
     MasterMigration {
@@ -127,6 +133,8 @@ impl EngineError {
             | Self::BootstrapTooNew { .. }
             | Self::MasterMigration { .. }
             | Self::Busy { .. }
+            | Self::Copy(_)
+            | Self::CopyDiffers(_)
             | Self::ShardUnreachable { .. }
             | Self::Unsafe { .. } => ErrorKind::Failed,
         }

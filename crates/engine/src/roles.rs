@@ -234,3 +234,28 @@ pub(crate) async fn drop_role(conn: &mut PgConnection, role: &str) -> Result<(),
     };
     Err(EngineError::Database { context, error })
 }
+
+/// `move-tenant`: creates the tenant's role on the target server when it is not there (roles are per
+/// server), as provisioning does, without a group: memberships are not copied.
+pub(crate) async fn ensure_role(conn: &mut PgConnection, role: &str) -> Result<(), EngineError> {
+    let (exists, superuser): (bool, bool) = in_transaction(&mut *conn, async |conn| {
+        query_as(
+            "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1), \
+                    (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)",
+        )
+        .bind(role)
+        .fetch_one(conn)
+        .await
+    })
+    .await
+    .context("looking up the tenant's role on the target")?;
+    if exists {
+        return Ok(());
+    }
+    let statements = new_role(role, &TenantRoles { create: true, group: None }, superuser).join(";\n");
+    sqlx::raw_sql(AssertSqlSafe(statements))
+        .execute(conn)
+        .await
+        .context(format!("creating role {role} on the target"))?;
+    Ok(())
+}

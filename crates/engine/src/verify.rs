@@ -167,7 +167,10 @@ async fn targets(pool: &PgPool) -> Result<Vec<Target>, EngineError> {
 }
 
 /// The canonical structure of each schema: `kind name: definition` lines, schema names removed.
-async fn structure(pool: &PgPool, schemas: &[&str]) -> Result<BTreeMap<String, BTreeSet<String>>, EngineError> {
+pub(crate) async fn structure(
+    pool: &PgPool,
+    schemas: &[&str],
+) -> Result<BTreeMap<String, BTreeSet<String>>, EngineError> {
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let existing: Vec<String> = in_transaction(pool, async |conn| {
         query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname = ANY($1)")
@@ -316,7 +319,7 @@ fn compare(
 }
 
 /// `kind name added|missing|changed (was → now)` lines between a tenant and its reference.
-fn differences(own: &BTreeSet<String>, reference: &BTreeSet<String>) -> Vec<String> {
+pub(crate) fn differences(own: &BTreeSet<String>, reference: &BTreeSet<String>) -> Vec<String> {
     let split = |set: &BTreeSet<String>| -> BTreeMap<String, String> {
         set.iter()
             .map(|line| match line.split_once(": ") {

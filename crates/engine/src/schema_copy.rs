@@ -1,0 +1,137 @@
+//! The copy of one tenant schema from one server to another: `pg_dump --schema` in PostgreSQL's
+//! custom format, piped into `pg_restore --single-transaction --exit-on-error`, so that the copy on
+//! the target is either complete or absent. Both programs get the connection through libpq's
+//! environment (`PGHOST`, `PGPASSWORD`, ...): a password never appears on a command line.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use sqlx::postgres::PgSslMode;
+
+use crate::{ConnectSettings, EngineError, SchemaName};
+
+/// The PostgreSQL client programs `move-tenant` runs. They must be at least as new as the
+/// source server (`pg_dump` refuses newer servers).
+#[derive(Debug, Clone)]
+pub struct PgTools {
+    /// `pg_dump`.
+    pub pg_dump: PathBuf,
+    /// `pg_restore`.
+    pub pg_restore: PathBuf,
+}
+
+/// Copies `schema` from `source` to `target`. With `keep_owner` (a tenant with its own role, which
+/// must exist on the target) the objects keep their owner; otherwise they belong to the target's
+/// connecting user, as the source's belonged to the source's.
+pub(crate) async fn copy(
+    tools: &PgTools,
+    source: &ConnectSettings,
+    target: &ConnectSettings,
+    schema: &SchemaName,
+    keep_owner: bool,
+) -> Result<(), EngineError> {
+    let mut dump = Command::new(&tools.pg_dump);
+    dump.args(["--format=custom", "--no-sync"]).arg(format!("--schema=\"{schema}\"")).envs(libpq_env(source));
+    let mut restore = Command::new(&tools.pg_restore);
+    restore.args(["--single-transaction", "--exit-on-error"]).envs(libpq_env(target));
+    restore.arg(format!("--dbname={}", database(target)));
+    if !keep_owner {
+        dump.arg("--no-owner");
+        restore.arg("--no-owner");
+    }
+    tokio::task::spawn_blocking(move || pipe(dump, restore))
+        .await
+        .map_err(|e| EngineError::Copy(format!("the copy's thread failed: {e}")))?
+}
+
+/// Runs `dump | restore`; an error carries the failing program's first lines of stderr.
+fn pipe(mut dump: Command, mut restore: Command) -> Result<(), EngineError> {
+    let spawn = |command: &mut Command| {
+        let program = command.get_program().to_string_lossy().into_owned();
+        command.stderr(Stdio::piped()).spawn().map_err(|e| EngineError::Copy(format!("cannot run {program}: {e}")))
+    };
+    let mut dumping = spawn(dump.stdout(Stdio::piped()))?;
+    let output = dumping.stdout.take().map_or_else(Stdio::null, Stdio::from);
+    let mut restoring = match spawn(restore.stdin(output)) {
+        Ok(child) => child,
+        Err(e) => {
+            let _ = dumping.kill();
+            let _ = dumping.wait();
+            return Err(e);
+        }
+    };
+    let dump_errors = collect(dumping.stderr.take());
+    let restore_errors = collect(restoring.stderr.take());
+    let restored = restoring.wait();
+    let dumped = dumping.wait();
+    let fail =
+        |program: &str, status: std::io::Result<std::process::ExitStatus>, errors: std::thread::JoinHandle<String>| {
+            let errors = errors.join().unwrap_or_default();
+            match status {
+                Ok(status) if status.success() => None,
+                Ok(status) => Some(format!("{program} failed ({status}): {}", first_lines(&errors))),
+                Err(e) => Some(format!("{program}: {e}")),
+            }
+        };
+    let failures: Vec<String> = [fail("pg_dump", dumped, dump_errors), fail("pg_restore", restored, restore_errors)]
+        .into_iter()
+        .flatten()
+        .collect();
+    match failures.is_empty() {
+        true => Ok(()),
+        false => Err(EngineError::Copy(failures.join("; "))),
+    }
+}
+
+fn collect(stderr: Option<std::process::ChildStderr>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut stderr) = stderr {
+            let _ = stderr.read_to_string(&mut text);
+        }
+        text
+    })
+}
+
+fn first_lines(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(3).collect();
+    if lines.is_empty() { "no message".to_owned() } else { lines.join(" / ") }
+}
+
+fn database(settings: &ConnectSettings) -> String {
+    let options = &settings.options;
+    options.get_database().unwrap_or(options.get_username()).to_owned()
+}
+
+/// libpq's environment for a connection like `settings`'s.
+fn libpq_env(settings: &ConnectSettings) -> Vec<(&'static str, String)> {
+    let options = &settings.options;
+    let host = match options.get_socket() {
+        Some(dir) => dir.display().to_string(),
+        None => options.get_host().to_owned(),
+    };
+    let ssl_mode = match options.get_ssl_mode() {
+        PgSslMode::Disable => "disable",
+        PgSslMode::Allow => "allow",
+        PgSslMode::Prefer => "prefer",
+        PgSslMode::Require => "require",
+        PgSslMode::VerifyCa => "verify-ca",
+        PgSslMode::VerifyFull => "verify-full",
+    };
+    let mut env = vec![
+        ("PGHOST", host),
+        ("PGPORT", options.get_port().to_string()),
+        ("PGUSER", options.get_username().to_owned()),
+        ("PGDATABASE", database(settings)),
+        ("PGSSLMODE", ssl_mode.to_owned()),
+        ("PGAPPNAME", options.get_application_name().unwrap_or("tenantctl").to_owned()),
+        ("PGCONNECT_TIMEOUT", settings.connect_timeout.as_secs().max(2).to_string()),
+        ("PGHOSTADDR", String::new()),
+        ("PGSERVICE", String::new()),
+    ];
+    if let Some(password) = &settings.password {
+        env.push(("PGPASSWORD", password.expose().to_owned()));
+    }
+    env
+}
