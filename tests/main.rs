@@ -20,6 +20,7 @@ mod lint_cli;
 mod locks;
 mod make_migration;
 mod master;
+mod move_tenant;
 mod no_transaction;
 mod offboard;
 mod pgbouncer;

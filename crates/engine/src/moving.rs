@@ -289,15 +289,16 @@ async fn move_locked(
 }
 
 /// Makes the target's copy (unless an earlier run's is there and equal) and compares it with the
-/// source. A copy that differs is dropped and the tenant returned to its source.
+/// source, read after the copy: a write the app made to the source meanwhile shows as a difference.
+/// A copy that differs is dropped and the tenant returned to its source.
 async fn copy_and_compare(
     ends: &Ends<'_>,
     tenant: &Tenant,
     request: &MoveRequest<'_>,
 ) -> Result<(bool, Vec<TableCheck>), EngineError> {
-    let source = contents::read(ends.source, &tenant.schema).await?;
     if contents::schema_exists(ends.target, &tenant.schema).await? {
-        if source.differences(&contents::read(ends.target, &tenant.schema).await?).is_empty() {
+        let (source, differences) = compare(ends, tenant).await?;
+        if differences.is_empty() {
             return Ok((false, source.tables));
         }
         // An earlier run's copy that is not equal: made again.
@@ -306,7 +307,7 @@ async fn copy_and_compare(
     prepare_target(ends.target, tenant, request).await?;
     let (from, to) = (connect_settings(request, ends.from)?, connect_settings(request, ends.to)?);
     schema_copy::copy(request.tools, from, to, &tenant.schema, tenant.role.is_some()).await?;
-    let differences = source.differences(&contents::read(ends.target, &tenant.schema).await?);
+    let (source, differences) = compare(ends, tenant).await?;
     if !differences.is_empty() {
         drop_copy(ends.target, tenant).await?;
         let note = format!("move to shard {} rolled back by run {}: the copy differed", ends.to, request.run.run_id);
@@ -315,6 +316,13 @@ async fn copy_and_compare(
         return Err(EngineError::CopyDiffers(shown.join("; ")));
     }
     Ok((true, source.tables))
+}
+
+/// Both copies, and what differs in the target's.
+async fn compare(ends: &Ends<'_>, tenant: &Tenant) -> Result<(contents::Contents, Vec<String>), EngineError> {
+    let source = contents::read(ends.source, &tenant.schema).await?;
+    let differences = source.differences(&contents::read(ends.target, &tenant.schema).await?);
+    Ok((source, differences))
 }
 
 fn connect_settings<'r>(request: &'r MoveRequest<'_>, shard: &str) -> Result<&'r ConnectSettings, EngineError> {

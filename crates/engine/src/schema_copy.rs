@@ -31,10 +31,10 @@ pub(crate) async fn copy(
     schema: &SchemaName,
     keep_owner: bool,
 ) -> Result<(), EngineError> {
-    let mut dump = Command::new(&tools.pg_dump);
-    dump.args(["--format=custom", "--no-sync"]).arg(format!("--schema=\"{schema}\"")).envs(libpq_env(source));
-    let mut restore = Command::new(&tools.pg_restore);
-    restore.args(["--single-transaction", "--exit-on-error"]).envs(libpq_env(target));
+    let mut dump = client(&tools.pg_dump, source);
+    dump.args(["--format=custom", "--no-sync"]).arg(format!("--schema=\"{schema}\""));
+    let mut restore = client(&tools.pg_restore, target);
+    restore.args(["--single-transaction", "--exit-on-error"]);
     restore.arg(format!("--dbname={}", database(target)));
     if !keep_owner {
         dump.arg("--no-owner");
@@ -43,6 +43,14 @@ pub(crate) async fn copy(
     tokio::task::spawn_blocking(move || pipe(dump, restore))
         .await
         .map_err(|e| EngineError::Copy(format!("the copy's thread failed: {e}")))?
+}
+
+/// A client program connecting like `settings` (a host address or service of the caller's
+/// environment would override the host).
+fn client(program: &std::path::Path, settings: &ConnectSettings) -> Command {
+    let mut command = Command::new(program);
+    command.env_remove("PGHOSTADDR").env_remove("PGSERVICE").envs(libpq_env(settings));
+    command
 }
 
 /// Runs `dump | restore`; an error carries the failing program's first lines of stderr.
@@ -127,8 +135,6 @@ fn libpq_env(settings: &ConnectSettings) -> Vec<(&'static str, String)> {
         ("PGSSLMODE", ssl_mode.to_owned()),
         ("PGAPPNAME", options.get_application_name().unwrap_or("tenantctl").to_owned()),
         ("PGCONNECT_TIMEOUT", settings.connect_timeout.as_secs().max(2).to_string()),
-        ("PGHOSTADDR", String::new()),
-        ("PGSERVICE", String::new()),
     ];
     if let Some(password) = &settings.password {
         env.push(("PGPASSWORD", password.expose().to_owned()));
