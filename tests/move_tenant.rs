@@ -8,9 +8,12 @@ use serde_json::Value;
 
 use crate::support::{ShardDb, TestDb, shard_dbs};
 
-/// The shared table tenant migration 0002 references, on every shard (`default` has it already).
+/// The shared table tenant migration 0002 references, on every shard (`default` has it already), which
+/// tenant roles may reference.
 const PLANS: &str = "CREATE TABLE IF NOT EXISTS public.plans (id integer PRIMARY KEY, code text NOT NULL UNIQUE);\n\
-INSERT INTO public.plans (id, code) VALUES (1, 'free'), (2, 'team'), (3, 'enterprise') ON CONFLICT DO NOTHING;\n";
+INSERT INTO public.plans (id, code) VALUES (1, 'free'), (2, 'team'), (3, 'enterprise') ON CONFLICT DO NOTHING;\n\
+-- tenantctl:allow grant-to-public reason=\"reference data every tenant role reads\"\n\
+GRANT SELECT, REFERENCES ON public.plans TO PUBLIC;\n";
 
 /// A migrated control database and both shards, listed in `tenantctl.toml`, each with `public.plans`.
 fn fleet() -> (TestDb, [ShardDb; 2]) {
@@ -216,4 +219,54 @@ fn a_copy_that_differs_from_its_source_is_dropped_and_the_tenant_stays_on_its_so
     assert!(out.one_error_line().contains("table users: 201 rows, the copy has 200"), "{}", out.stderr);
     assert_eq!(row(&db, "acme"), ("ACTIVE".into(), "default".into(), None, None));
     assert!(!has_schema(&eu1.db, &s), "the differing copy is dropped");
+}
+
+#[test]
+fn a_fan_out_that_selected_a_tenant_before_its_move_skips_it_after_the_flip() {
+    let (db, [eu1, _]) = fleet();
+    let b = tenant_with_data(&db, "blocker");
+    let s = tenant_with_data(&db, "acme");
+    db.write_next_tenant_migrations();
+    // One tenant at a time, in registry order: the run waits on `blocker` with `acme` selected, on default.
+    let held = db.hold(&format!("LOCK TABLE {b}.projects IN ACCESS EXCLUSIVE MODE"));
+    let fan_out =
+        db.command(&["migrate-tenants", "--concurrency", "1", "--lock-timeout", "60s", "--format", "json"]).spawn();
+    db.eventually("the fan-out waits on blocker", |db| {
+        db.scalar::<i64>(
+            "select count(*) from pg_stat_activity where datname = current_database() \
+             and application_name = 'tenantctl/migrate-tenants' and wait_event_type = 'Lock'",
+        ) == 1
+    });
+    moved(&db, &["acme", "--to", "eu1"]);
+    drop(held);
+    let out = fan_out.wait();
+    out.succeeds();
+    let report = out.json();
+    let acme = crate::support::report::entry(&report, "acme");
+    assert_eq!(acme["outcome"], "skipped", "{report:#}");
+    assert!(out.stdout.contains("moved to another shard since the run started"), "{}", out.stdout);
+    assert_eq!(picture(&eu1.db, &s)["versions"], "{1,2,3}", "the new copy is left for the next run");
+    assert_eq!(picture(&db, &s)["versions"], "{1,2,3}", "the old copy is not migrated");
+    db.tenantctl(&["migrate-tenants"]).succeeds();
+    assert_eq!(picture(&eu1.db, &s)["versions"], "{1,2,3,4,5}");
+}
+
+#[test]
+fn a_tenant_with_its_own_role_moves_with_its_owner_and_the_role_is_made_on_the_target() {
+    let (db, [eu1, _]) = fleet();
+    // As the shards' files grant it there.
+    db.execute("GRANT SELECT, REFERENCES ON public.plans TO PUBLIC");
+    db.tenantctl(&["provision-tenant", "--shard", "default", "--create-role", "acme"]).succeeds();
+    let s = db.schema_for("acme");
+    moved(&db, &["acme", "--to", "eu1"]);
+    let owner = |on: &TestDb| -> String {
+        on.scalar(&format!("select tableowner::text from pg_tables where schemaname = '{s}' and tablename = 'users'"))
+    };
+    assert_eq!(owner(&eu1.db), s, "the tenant's role owns its tables on the target too");
+    db.write_next_tenant_migrations();
+    db.tenantctl(&["migrate-tenants"]).succeeds();
+    let tasks_owner: String = eu1
+        .db
+        .scalar(&format!("select tableowner::text from pg_tables where schemaname = '{s}' and tablename = 'tasks'"));
+    assert_eq!(tasks_owner, s, "later migrations run as the role on the target");
 }
