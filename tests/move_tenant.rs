@@ -167,6 +167,8 @@ fn a_move_killed_before_its_flip_resumes_and_another_rolls_back_with_abort_while
     assert_eq!(row(&db, "acme"), ("MOVING".into(), "default".into(), Some("eu1".into()), None));
     assert!(has_schema(&eu1.db, &s), "the copy was complete before the kill");
     db.tenantctl(&["status"]).succeeds().mentions("MOVING 1");
+    db.tenantctl(&["status", "--check"]).exits(1);
+    db.tenantctl(&["archive-tenant", "acme"]).exits(2).mentions("--abort");
 
     // Fan-outs leave the MOVING tenant alone; naming it is refused; another target is refused.
     db.write_next_tenant_migrations();

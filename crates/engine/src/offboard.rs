@@ -36,6 +36,19 @@ async fn find(db: &Database, org: &OrgId) -> Result<Tenant, EngineError> {
     tenant_from_row(&row).context("reading the registry")
 }
 
+/// A MOVING tenant has a copy on two shards and a move to finish or abort first.
+fn refuse_moving(tenant: &Tenant) -> Result<(), EngineError> {
+    match tenant.status {
+        TenantStatus::Moving => Err(EngineError::Tenant {
+            org_id: tenant.org_id.clone(),
+            problem: "is MOVING: finish the move (`tenantctl move-tenant` with the same --to) or roll it back \
+                      (--abort) first"
+                .into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Where the tenant's schema is: the control database, or a pool opened on its shard.
 struct Home<'a> {
     pools: ShardPools<'a>,
@@ -69,6 +82,7 @@ pub async fn archive_tenant(
     crate::bootstrap::require(&mut conn).await?;
     drop(conn);
     let mut tenant = find(db, org).await?;
+    refuse_moving(&tenant)?;
     let changed = tenant.status != TenantStatus::Archived;
     if changed {
         let home = Home::open(db, &tenant, shards).await?;

@@ -82,9 +82,11 @@ pub struct StatusReport {
 }
 
 impl StatusReport {
-    /// `status --check`: false when any tenant is FAILED or behind.
+    /// `status --check`: false when any tenant is FAILED, behind, or MOVING (a move in progress, or
+    /// one killed that must be resumed or aborted: the tenant is read-only meanwhile).
     pub fn healthy(&self) -> bool {
-        self.failed.is_empty() && self.tenants.behind == 0
+        let moving = self.tenants.by_status.get(TenantStatus::Moving.as_str()).copied().unwrap_or(0);
+        self.failed.is_empty() && self.tenants.behind == 0 && moving == 0
     }
 }
 
