@@ -5,8 +5,8 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 use tenantctl_engine::{
-    FanoutReport, MasterReport, Outcome, ShardOutcome, ShardReport, ShardStatus, StatusReport, TenantDetail,
-    TenantResult, VerifyReport,
+    FanoutReport, MasterReport, MoveOutcome, MoveReport, Outcome, ShardOutcome, ShardReport, ShardStatus, StatusReport,
+    TenantDetail, TenantResult, VerifyReport,
 };
 
 /// How a fan-out's versions are named in its output.
@@ -347,16 +347,18 @@ pub(crate) fn verify_text(out: &mut dyn Write, report: &VerifyReport) -> io::Res
 }
 
 /// `move-tenant`'s result, for people.
-pub(crate) fn move_text(out: &mut dyn Write, report: &tenantctl_engine::MoveReport) -> std::io::Result<()> {
+pub(crate) fn move_text(out: &mut dyn Write, report: &MoveReport) -> std::io::Result<()> {
     let who = format!("{} ({})", report.org_id, report.schema);
     match report.outcome {
-        "aborted" => writeln!(
+        MoveOutcome::Aborted => writeln!(
             out,
             "{who}: move to shard {} aborted; ACTIVE on shard {} again, no copy left on {0}",
             report.from, report.to
         ),
-        "dropped" => writeln!(out, "{who}: the copy left on shard {} by an earlier move is dropped", report.from),
-        _ => {
+        MoveOutcome::Dropped => {
+            writeln!(out, "{who}: the copy left on shard {} by an earlier move is dropped", report.from)
+        }
+        MoveOutcome::Moved => {
             let rows: i64 = report.tables.iter().map(|t| t.rows).sum();
             let how = match (report.resumed, report.copied) {
                 (true, false) => "resumed; the copy already there matched",

@@ -47,7 +47,7 @@ pub use fanout::FanoutControl;
 pub use gate::Gate;
 pub use identity::{NamingError, OrgId, OrgIdError, SchemaName, SchemaNaming};
 pub use master::{MasterReport, MasterRequest, MasterRollback, MasterStep, migrate_master, rollback_master};
-pub use moving::{MoveAction, MoveReport, MoveRequest, move_tenant};
+pub use moving::{MoveAction, MoveOutcome, MoveReport, MoveRequest, move_tenant};
 pub use offboard::{OffboardReport, archive_tenant, drop_tenant};
 pub use provision::{ProvisionRequest, provision};
 pub use registry::{Selection, Tenant, TenantStatus};

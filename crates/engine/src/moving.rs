@@ -69,8 +69,8 @@ pub struct MoveReport {
     pub org_id: OrgId,
     /// Its schema.
     pub schema: String,
-    /// `moved`, `aborted` or `dropped` (a leftover copy).
-    pub outcome: &'static str,
+    /// What was done.
+    pub outcome: MoveOutcome,
     /// The shard the tenant was on.
     pub from: String,
     /// The shard it is on now.
@@ -85,6 +85,18 @@ pub struct MoveReport {
     pub source_copy_on: Option<String>,
     /// Milliseconds this run kept the tenant MOVING (the app's read-only window).
     pub moving_ms: u128,
+}
+
+/// What a `move-tenant` run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MoveOutcome {
+    /// The tenant is ACTIVE on the target.
+    Moved,
+    /// The move in progress was rolled back: ACTIVE on its source, no copy on the target.
+    Aborted,
+    /// The copy an earlier move left on its old shard was dropped.
+    Dropped,
 }
 
 /// A registry row with the move's columns.
@@ -207,14 +219,9 @@ async fn lock(pool: &PgPool, tenant: &Tenant, settings: &RunSettings) -> Result<
         .ok_or_else(|| EngineError::Busy { org_id: tenant.org_id.clone() })
 }
 
-/// One statement on the registry; false when its condition no longer held (no row changed).
-async fn update(
-    control: &PgPool,
-    sql: &'static str,
-    id: i64,
-    text: Option<&str>,
-    what: &str,
-) -> Result<bool, EngineError> {
+/// One statement on the registry ($1 the tenant, $2 a text); false when its condition no longer held
+/// (no row changed).
+async fn update(control: &PgPool, sql: &'static str, id: i64, text: &str, what: &str) -> Result<bool, EngineError> {
     let changed = in_transaction(control, async |conn| query(sql).bind(id).bind(text).execute(conn).await)
         .await
         .context(what.to_owned())?;
@@ -253,22 +260,20 @@ async fn move_locked(
                 ),
             ));
         }
-        if !update(ends.control, MARK_MOVING, tenant.id, Some(ends.to), "marking the tenant MOVING").await? {
+        if !update(ends.control, MARK_MOVING, tenant.id, ends.to, "marking the tenant MOVING").await? {
             return Err(refuse(request.org, "changed while the move started (another run?): nothing was changed"));
         }
     }
     let started = Instant::now();
     let (copied, tables) = copy_and_compare(ends, tenant, request).await?;
-    if !update(ends.control, FLIP, tenant.id, Some(&request.run.run_id.to_string()), "flipping the registry row")
-        .await?
-    {
+    if !update(ends.control, FLIP, tenant.id, &request.run.run_id.to_string(), "flipping the registry row").await? {
         return Err(refuse(request.org, "is no longer MOVING (aborted by another run?): the registry was not flipped"));
     }
     let moving_ms = started.elapsed().as_millis();
     let mut source_copy_on = Some(ends.from.to_owned());
     if drop_source {
         drop_copy(ends.source, tenant).await?;
-        update(ends.control, LEFTOVER_DROPPED, tenant.id, Some(&request.run.run_id.to_string()), "recording the drop")
+        update(ends.control, LEFTOVER_DROPPED, tenant.id, &request.run.run_id.to_string(), "recording the drop")
             .await?;
         source_copy_on = None;
     }
@@ -277,7 +282,7 @@ async fn move_locked(
         run_id: request.run.run_id,
         org_id: tenant.org_id.clone(),
         schema: tenant.schema.to_string(),
-        outcome: "moved",
+        outcome: MoveOutcome::Moved,
         from: ends.from.to_owned(),
         to: ends.to.to_owned(),
         resumed,
@@ -311,7 +316,7 @@ async fn copy_and_compare(
     if !differences.is_empty() {
         drop_copy(ends.target, tenant).await?;
         let note = format!("move to shard {} rolled back by run {}: the copy differed", ends.to, request.run.run_id);
-        update(ends.control, BACK_TO_SOURCE, tenant.id, Some(&note), "returning the tenant to its source").await?;
+        update(ends.control, BACK_TO_SOURCE, tenant.id, &note, "returning the tenant to its source").await?;
         let shown: Vec<String> = differences.into_iter().take(5).collect();
         return Err(EngineError::CopyDiffers(shown.join("; ")));
     }
@@ -356,22 +361,22 @@ async fn abort(ends: &Ends<'_>, row: &Row, request: &MoveRequest<'_>) -> Result<
     let lock = lock(ends.source, tenant, request.settings).await?;
     drop_copy(ends.target, tenant).await?;
     let note = format!("move to shard {} aborted by run {}", ends.to, request.run.run_id);
-    if !update(ends.control, BACK_TO_SOURCE, tenant.id, Some(&note), "returning the tenant to its source").await? {
+    if !update(ends.control, BACK_TO_SOURCE, tenant.id, &note, "returning the tenant to its source").await? {
         return Err(refuse(request.org, "is no longer MOVING (finished by another run?)"));
     }
     lock.release().await?;
-    Ok(report(request, tenant, "aborted", ends.to, ends.from))
+    Ok(report(request, tenant, MoveOutcome::Aborted, ends.to, ends.from))
 }
 
 async fn drop_leftover(ends: &Ends<'_>, row: &Row, request: &MoveRequest<'_>) -> Result<MoveReport, EngineError> {
     let tenant = &row.tenant;
     drop_copy(ends.source, tenant).await?;
-    update(ends.control, LEFTOVER_DROPPED, tenant.id, Some(&request.run.run_id.to_string()), "recording the drop")
-        .await?;
-    Ok(report(request, tenant, "dropped", ends.from, ends.to))
+    update(ends.control, LEFTOVER_DROPPED, tenant.id, &request.run.run_id.to_string(), "recording the drop").await?;
+    Ok(report(request, tenant, MoveOutcome::Dropped, ends.from, ends.to))
 }
 
-fn report(request: &MoveRequest<'_>, tenant: &Tenant, outcome: &'static str, from: &str, to: &str) -> MoveReport {
+/// The report of an abort (from the target back to the source) or of a leftover's drop.
+fn report(request: &MoveRequest<'_>, tenant: &Tenant, outcome: MoveOutcome, from: &str, to: &str) -> MoveReport {
     MoveReport {
         run_id: request.run.run_id,
         org_id: tenant.org_id.clone(),
@@ -379,7 +384,7 @@ fn report(request: &MoveRequest<'_>, tenant: &Tenant, outcome: &'static str, fro
         outcome,
         from: from.to_owned(),
         to: to.to_owned(),
-        resumed: outcome == "aborted",
+        resumed: outcome == MoveOutcome::Aborted,
         copied: false,
         tables: Vec::new(),
         source_copy_on: None,
