@@ -272,3 +272,17 @@ fn a_tenant_with_its_own_role_moves_with_its_owner_and_the_role_is_made_on_the_t
         .scalar(&format!("select tableowner::text from pg_tables where schemaname = '{s}' and tablename = 'tasks'"));
     assert_eq!(tasks_owner, s, "later migrations run as the role on the target");
 }
+
+#[test]
+fn a_copy_that_fails_on_the_target_is_rolled_back_and_the_tenant_is_active_on_its_source() {
+    let (db, [_, us2]) = fleet();
+    let s = tenant_with_data(&db, "acme");
+    // Its projects reference public.plans, which us2 no longer has: the restore fails as a whole.
+    us2.db.execute("DROP TABLE public.plans");
+    let out = db.tenantctl(&["move-tenant", "acme", "--to", "us2"]);
+    out.exits(1);
+    let line = out.one_error_line();
+    assert!(line.contains("pg_restore") && line.contains("the move was rolled back"), "{}", out.stderr);
+    assert_eq!(row(&db, "acme"), ("ACTIVE".into(), "default".into(), None, None));
+    assert!(!has_schema(&us2.db, &s), "nothing is left on the target");
+}

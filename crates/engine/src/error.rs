@@ -105,9 +105,12 @@ pub enum EngineError {
     /// `move-tenant`'s copy (pg_dump | pg_restore) failed; the target holds no copy.
     #[error("copying the schema: {0}")]
     Copy(String),
-    /// `move-tenant`'s copy differs from the source: it was dropped and the tenant is ACTIVE on its source.
-    #[error("the copy differs from the source ({0}): it was dropped, and the tenant is ACTIVE on its source again")]
+    /// `move-tenant`'s copy differs from the source.
+    #[error("the copy differs from the source ({0})")]
     CopyDiffers(String),
+    /// `move-tenant` failed before its flip and was rolled back.
+    #[error("{0}; the move was rolled back: no copy on the target, and the tenant is ACTIVE on its source again")]
+    MoveRolledBack(Box<EngineError>),
     /// A master migration failed (it was rolled back; earlier ones in the batch stay applied).
     #[error("master migration {file} failed: {}", describe(error))]
     MasterMigration {
@@ -135,6 +138,7 @@ impl EngineError {
             | Self::Busy { .. }
             | Self::Copy(_)
             | Self::CopyDiffers(_)
+            | Self::MoveRolledBack(_)
             | Self::ShardUnreachable { .. }
             | Self::Unsafe { .. } => ErrorKind::Failed,
         }

@@ -265,7 +265,10 @@ async fn move_locked(
         }
     }
     let started = Instant::now();
-    let (copied, tables) = copy_and_compare(ends, tenant, request).await?;
+    let (copied, tables) = match copy_and_compare(ends, tenant, request).await {
+        Ok(done) => done,
+        Err(error) => return Err(roll_back(ends, tenant, request, error).await),
+    };
     if !update(ends.control, FLIP, tenant.id, &request.run.run_id.to_string(), "flipping the registry row").await? {
         return Err(refuse(request.org, "is no longer MOVING (aborted by another run?): the registry was not flipped"));
     }
@@ -295,7 +298,6 @@ async fn move_locked(
 
 /// Makes the target's copy (unless an earlier run's is there and equal) and compares it with the
 /// source, read after the copy: a write the app made to the source meanwhile shows as a difference.
-/// A copy that differs is dropped and the tenant returned to its source.
 async fn copy_and_compare(
     ends: &Ends<'_>,
     tenant: &Tenant,
@@ -314,13 +316,24 @@ async fn copy_and_compare(
     schema_copy::copy(request.tools, from, to, &tenant.schema, tenant.role.is_some()).await?;
     let (source, differences) = compare(ends, tenant).await?;
     if !differences.is_empty() {
-        drop_copy(ends.target, tenant).await?;
-        let note = format!("move to shard {} rolled back by run {}: the copy differed", ends.to, request.run.run_id);
-        update(ends.control, BACK_TO_SOURCE, tenant.id, &note, "returning the tenant to its source").await?;
         let shown: Vec<String> = differences.into_iter().take(5).collect();
         return Err(EngineError::CopyDiffers(shown.join("; ")));
     }
     Ok((true, source.tables))
+}
+
+/// After a copy that failed or differs: drops whatever the target holds and returns the tenant to its
+/// source, so that it is not left read-only. When that fails too, the tenant stays MOVING (resume or
+/// `--abort`) and the first error is returned.
+async fn roll_back(ends: &Ends<'_>, tenant: &Tenant, request: &MoveRequest<'_>, error: EngineError) -> EngineError {
+    if drop_copy(ends.target, tenant).await.is_err() {
+        return error;
+    }
+    let note = format!("move to shard {} rolled back by run {}: {error}", ends.to, request.run.run_id);
+    match update(ends.control, BACK_TO_SOURCE, tenant.id, &note, "returning the tenant to its source").await {
+        Ok(true) => EngineError::MoveRolledBack(Box::new(error)),
+        _ => error,
+    }
 }
 
 /// Both copies, and what differs in the target's.
