@@ -212,11 +212,26 @@ async fn find(pool: &PgPool, org: &OrgId) -> Result<Row, EngineError> {
     read().context("reading the registry")
 }
 
-/// Takes the tenant's lock on the shard that holds its live copy, or says who holds it.
-async fn lock(pool: &PgPool, tenant: &Tenant, settings: &RunSettings) -> Result<HeldLock, EngineError> {
-    HeldLock::tenant(pool, &tenant.schema, &pg_duration(Some(settings.lock_timeout)))
+/// Takes the tenant's lock on the shard that holds its live copy (or says who holds it), then reads
+/// its row again: another move may have flipped or aborted it since it was read, and every move of
+/// the tenant takes this lock first.
+async fn lock(ends: &Ends<'_>, row: &Row, settings: &RunSettings) -> Result<HeldLock, EngineError> {
+    let tenant = &row.tenant;
+    let lock = HeldLock::tenant(ends.source, &tenant.schema, &pg_duration(Some(settings.lock_timeout)))
         .await?
-        .ok_or_else(|| EngineError::Busy { org_id: tenant.org_id.clone() })
+        .ok_or_else(|| EngineError::Busy { org_id: tenant.org_id.clone() })?;
+    let now = find(ends.control, &tenant.org_id).await?;
+    let unchanged = now.tenant.status == tenant.status
+        && now.tenant.shard == tenant.shard
+        && now.moving_to == row.moving_to
+        && now.moved_from == row.moved_from;
+    if !unchanged {
+        return Err(refuse(
+            &tenant.org_id,
+            "changed while this run waited for it (another move?): nothing was changed",
+        ));
+    }
+    Ok(lock)
 }
 
 /// One statement on the registry ($1 the tenant, $2 a text); false when its condition no longer held
@@ -248,7 +263,7 @@ async fn move_locked(
     drop_source: bool,
 ) -> Result<MoveReport, EngineError> {
     let tenant = &row.tenant;
-    let lock = lock(ends.source, tenant, request.settings).await?;
+    let lock = lock(ends, row, request.settings).await?;
     if !resumed {
         if contents::schema_exists(ends.target, &tenant.schema).await? {
             return Err(refuse(
@@ -371,7 +386,7 @@ async fn drop_copy(pool: &PgPool, tenant: &Tenant) -> Result<(), EngineError> {
 
 async fn abort(ends: &Ends<'_>, row: &Row, request: &MoveRequest<'_>) -> Result<MoveReport, EngineError> {
     let tenant = &row.tenant;
-    let lock = lock(ends.source, tenant, request.settings).await?;
+    let lock = lock(ends, row, request.settings).await?;
     drop_copy(ends.target, tenant).await?;
     let note = format!("move to shard {} aborted by run {}", ends.to, request.run.run_id);
     if !update(ends.control, BACK_TO_SOURCE, tenant.id, &note, "returning the tenant to its source").await? {
