@@ -210,7 +210,8 @@ fn a_copy_that_differs_from_its_source_is_dropped_and_the_tenant_stays_on_its_so
     let running = db.command(&["move-tenant", "acme", "--to", "eu1"]).spawn();
     eu1.db.eventually("the restore waits for public.plans", |on| {
         on.scalar::<i64>(
-            "select count(*) from pg_stat_activity where datname = current_database() and application_name = 'tenantctl/move-tenant' \
+            "select count(*) from pg_stat_activity where datname = current_database() \
+             and application_name like 'tenantctl/move-tenant/%' \
              and wait_event_type = 'Lock'",
         ) == 1
     });
@@ -285,4 +286,30 @@ fn a_copy_that_fails_on_the_target_is_rolled_back_and_the_tenant_is_active_on_it
     assert!(line.contains("pg_restore") && line.contains("the move was rolled back"), "{}", out.stderr);
     assert_eq!(row(&db, "acme"), ("ACTIVE".into(), "default".into(), None, None));
     assert!(!has_schema(&us2.db, &s), "nothing is left on the target");
+}
+
+#[test]
+fn a_move_killed_during_its_copy_leaves_no_copy_behind_once_aborted() {
+    let (db, [eu1, _]) = fleet();
+    let s = tenant_with_data(&db, "acme");
+    let before = picture(&db, &s);
+    let copy_held = db.hold(&format!("LOCK TABLE {s}.users IN ACCESS EXCLUSIVE MODE"));
+    let running = db.command(&["move-tenant", "acme", "--to", "eu1"]).spawn();
+    let copying = format!("tenantctl/move-tenant/{s}");
+    let sessions = |on: &TestDb, waiting: &str| -> i64 {
+        on.scalar(&format!(
+            "select count(*) from pg_stat_activity where datname = current_database() \
+             and application_name = '{copying}' {waiting}"
+        ))
+    };
+    db.eventually("pg_dump waits for the table", |db| sessions(db, "and wait_event_type = 'Lock'") == 1);
+    let (out, killed) = running.kill();
+    assert!(killed, "killed during the copy: {}", out.stderr);
+    // pg_dump and pg_restore outlive tenantctl; --abort ends them before it decides anything.
+    assert_eq!(moved(&db, &["acme", "--abort"])["outcome"], "aborted");
+    drop(copy_held);
+    db.eventually("no copying session is left", |db| sessions(db, "") == 0 && sessions(&eu1.db, "") == 0);
+    assert!(!has_schema(&eu1.db, &s), "no copy committed after the abort");
+    assert_eq!(row(&db, "acme"), ("ACTIVE".into(), "default".into(), None, None));
+    assert_eq!(picture(&db, &s), before);
 }

@@ -231,6 +231,11 @@ async fn lock(ends: &Ends<'_>, row: &Row, settings: &RunSettings) -> Result<Held
             "changed while this run waited for it (another move?): nothing was changed",
         ));
     }
+    if tenant.status == TenantStatus::Moving {
+        for pool in [ends.source, ends.target] {
+            schema_copy::end_orphans(pool, &tenant.schema).await?;
+        }
+    }
     Ok(lock)
 }
 

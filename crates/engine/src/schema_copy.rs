@@ -31,9 +31,9 @@ pub(crate) async fn copy(
     schema: &SchemaName,
     keep_owner: bool,
 ) -> Result<(), EngineError> {
-    let mut dump = client(&tools.pg_dump, source);
+    let mut dump = client(&tools.pg_dump, source, schema);
     dump.args(["--format=custom", "--no-sync"]).arg(format!("--schema=\"{schema}\""));
-    let mut restore = client(&tools.pg_restore, target);
+    let mut restore = client(&tools.pg_restore, target, schema);
     restore.args(["--single-transaction", "--exit-on-error"]);
     restore.arg(format!("--dbname={}", database(target)));
     if !keep_owner {
@@ -46,11 +46,37 @@ pub(crate) async fn copy(
 }
 
 /// A client program connecting like `settings` (a host address or service of the caller's
-/// environment would override the host).
-fn client(program: &std::path::Path, settings: &ConnectSettings) -> Command {
+/// environment would override the host), under [`application_name`].
+fn client(program: &std::path::Path, settings: &ConnectSettings, schema: &SchemaName) -> Command {
     let mut command = Command::new(program);
     command.env_remove("PGHOSTADDR").env_remove("PGSERVICE").envs(libpq_env(settings));
+    command.env("PGAPPNAME", application_name(schema));
     command
+}
+
+/// The `application_name` of the client programs copying `schema`: a killed tenantctl leaves them
+/// running, and the next run on the tenant finds them by it (see [`end_orphans`]).
+fn application_name(schema: &SchemaName) -> String {
+    format!("tenantctl/move-tenant/{schema}")
+}
+
+/// Ends the sessions of client programs a killed run left copying `schema` on `pool`'s server (the
+/// caller holds the tenant's lock, so no live run is copying it), waiting up to 5 s for each to go:
+/// their restore would otherwise commit a copy after this run decided there was none.
+pub(crate) async fn end_orphans(pool: &sqlx::PgPool, schema: &SchemaName) -> Result<(), EngineError> {
+    use crate::error::Context as _;
+    crate::statements::in_transaction(pool, async |conn| {
+        crate::statements::query(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
+              WHERE application_name = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(application_name(schema))
+        .execute(conn)
+        .await
+    })
+    .await
+    .context("ending the client programs of an earlier, killed move")?;
+    Ok(())
 }
 
 /// Runs `dump | restore`; an error carries the failing program's first lines of stderr.
@@ -59,9 +85,10 @@ fn pipe(mut dump: Command, mut restore: Command) -> Result<(), EngineError> {
         let program = command.get_program().to_string_lossy().into_owned();
         command.stderr(Stdio::piped()).spawn().map_err(|e| EngineError::Copy(format!("cannot run {program}: {e}")))
     };
-    let mut dumping = spawn(dump.stdout(Stdio::piped()))?;
+    // Neither holds tenantctl's own stdin or stdout: killed with it, they must not keep its pipes open.
+    let mut dumping = spawn(dump.stdin(Stdio::null()).stdout(Stdio::piped()))?;
     let output = dumping.stdout.take().map_or_else(Stdio::null, Stdio::from);
-    let mut restoring = match spawn(restore.stdin(output)) {
+    let mut restoring = match spawn(restore.stdin(output).stdout(Stdio::null())) {
         Ok(child) => child,
         Err(e) => {
             let _ = dumping.kill();
@@ -133,7 +160,6 @@ fn libpq_env(settings: &ConnectSettings) -> Vec<(&'static str, String)> {
         ("PGUSER", options.get_username().to_owned()),
         ("PGDATABASE", database(settings)),
         ("PGSSLMODE", ssl_mode.to_owned()),
-        ("PGAPPNAME", options.get_application_name().unwrap_or("tenantctl").to_owned()),
         ("PGCONNECT_TIMEOUT", settings.connect_timeout.as_secs().max(2).to_string()),
     ];
     if let Some(password) = &settings.password {
