@@ -20,7 +20,7 @@ help:
 	@echo "make build | fmt | clippy | lint | deps | bench"
 
 # libclang (for pg_query's bindgen), the PostgreSQL server binaries (the TLS tests start a cluster of
-# their own even when TEST_DATABASE_URL names a server), openssl (the TLS tests' certificates) and
+# their own even when TEST_DATABASE_URL names a server), pg_dump and pg_restore on PATH (move-tenant), openssl (the TLS tests' certificates) and
 # pgbouncer (the connection pooler tests): installed with apt-get only when missing.
 deps:
 	@missing=""; \
@@ -32,6 +32,9 @@ deps:
 	   && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	   && ! command -v initdb >/dev/null 2>&1; then \
 	    missing="$$missing postgresql"; \
+	fi; \
+	if ! command -v pg_dump >/dev/null 2>&1 || ! command -v pg_restore >/dev/null 2>&1; then \
+	    missing="$$missing postgresql-client"; \
 	fi; \
 	if ! command -v openssl >/dev/null 2>&1; then \
 	    missing="$$missing openssl"; \
