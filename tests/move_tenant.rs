@@ -205,7 +205,8 @@ fn a_copy_that_differs_from_its_source_is_dropped_and_the_tenant_stays_on_its_so
     let (db, [eu1, _]) = fleet();
     let s = tenant_with_data(&db, "acme");
     // The restore waits for public.plans on eu1 (its foreign key), after pg_dump took its snapshot:
-    // a row written to the source meanwhile (an app that ignored MOVING) is not in the copy.
+    // rows written to the source meanwhile (an app that ignored MOVING) are not in the copy: one
+    // more user (the counts differ) and one project renamed (the counts agree, the checksums not).
     let restore_held = eu1.db.hold("LOCK TABLE public.plans IN ACCESS EXCLUSIVE MODE");
     let running = db.command(&["move-tenant", "acme", "--to", "eu1"]).spawn();
     eu1.db.eventually("the restore waits for public.plans", |on| {
@@ -215,11 +216,16 @@ fn a_copy_that_differs_from_its_source_is_dropped_and_the_tenant_stays_on_its_so
              and wait_event_type = 'Lock'",
         ) == 1
     });
-    db.execute(&format!("insert into {s}.users (email) values ('late@example.com')"));
+    db.execute(&format!(
+        "insert into {s}.users (email) values ('late@example.com');
+         update {s}.projects set name = 'renamed' where id = 7"
+    ));
     drop(restore_held);
     let out = running.wait();
     out.exits(1);
-    assert!(out.one_error_line().contains("table users: 201 rows, the copy has 200"), "{}", out.stderr);
+    let error = out.one_error_line();
+    assert!(error.contains("table users: 201 rows, the copy has 200"), "{}", out.stderr);
+    assert!(error.contains("table projects: the rows' checksums differ"), "{}", out.stderr);
     assert_eq!(row(&db, "acme"), ("ACTIVE".into(), "default".into(), None, None));
     assert!(!has_schema(&eu1.db, &s), "the differing copy is dropped");
 }
