@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
-use tenantctl_engine::{ConnectSettings, DEFAULT_SHARD, RunSettings, SchemaNaming, ShardTarget, TenantRoles};
+use tenantctl_engine::{
+    ConnectSettings, DEFAULT_SHARD, Isolation, RunSettings, SchemaName, SchemaNaming, ShardTarget, TenantRoles,
+};
 
 use crate::args::{GlobalArgs, RoleArgs, RunArgs};
 use crate::exit::InputError;
@@ -38,6 +40,8 @@ struct FileConfig {
     role_group: Option<String>,
     transaction_pooler: Option<bool>,
     shard_master_dir: Option<PathBuf>,
+    isolation: Option<String>,
+    tenant_database_schema: Option<String>,
     #[serde(default)]
     shards: BTreeMap<String, ShardFile>,
 }
@@ -72,6 +76,10 @@ pub(crate) struct Settings {
     pub(crate) shard_master_dir: Option<PathBuf>,
     /// The shards listed in the file or the environment, by name.
     shards: Vec<ShardConfig>,
+    /// How new tenants are isolated (`isolation`), unless `--isolation` says otherwise.
+    pub(crate) isolation: Isolation,
+    /// Database isolation: the schema in each new tenant's database (`tenant_database_schema`).
+    pub(crate) database_schema: SchemaName,
     /// Tenant roles as the file sets them; [`Settings::tenant_roles`] lays the flags over them.
     roles: TenantRoles,
 }
@@ -146,6 +154,8 @@ impl Settings {
                 .or(file_duration("connect_timeout", &file.connect_timeout)?)
                 .unwrap_or(Duration::from_secs(5)),
             roles: TenantRoles { create: file.create_role.unwrap_or(false), group: file.role_group },
+            isolation: parse_isolation(file.isolation.as_deref())?,
+            database_schema: parse_database_schema(file.tenant_database_schema.as_deref())?,
         })
     }
 
@@ -206,6 +216,28 @@ impl Settings {
             max_connections: u32::try_from(concurrency + 1).unwrap_or(u32::MAX),
         }
     }
+}
+
+/// `isolation` of the file (the environment's `TENANTCTL_ISOLATION` and `--isolation` are parsed by clap).
+fn parse_isolation(value: Option<&str>) -> Result<Isolation, InputError> {
+    match value {
+        None | Some("schema") => Ok(Isolation::Schema),
+        Some("database") => Ok(Isolation::Database),
+        Some(other) => {
+            Err(InputError::new(format!("config key `isolation`: `{other}` is neither \"schema\" nor \"database\"")))
+        }
+    }
+}
+
+/// `tenant_database_schema` of the file: a plain lowercase identifier, `public` by default.
+fn parse_database_schema(value: Option<&str>) -> Result<SchemaName, InputError> {
+    let name = value.unwrap_or("public");
+    SchemaName::new(name).ok_or_else(|| {
+        InputError::new(format!(
+            "config key `tenant_database_schema`: `{name}` is not a plain lowercase identifier ([a-z_][a-z0-9_]*, \
+             at most 63 bytes)"
+        ))
+    })
 }
 
 /// The shards of the file, with their URLs set or overridden (or new shards defined) by

@@ -64,6 +64,14 @@ ALTER TABLE public.tenants ADD COLUMN role_name text;
 COMMENT ON COLUMN public.tenants.role_name IS
     'the tenant''s own role (provision-tenant --create-role): its migrations run as it; NULL = as the connecting user';
 "#,
+    r#"
+ALTER TABLE public.tenants ADD COLUMN database_name text, ADD COLUMN database_schema text,
+    ADD CONSTRAINT tenants_database_schema_check CHECK ((database_name IS NULL) = (database_schema IS NULL));
+COMMENT ON COLUMN public.tenants.database_name IS
+    'database isolation: the tenant''s own database on its shard; NULL = schema isolation (schema_name in the shard''s database)';
+COMMENT ON COLUMN public.tenants.database_schema IS
+    'database isolation: the schema inside database_name that holds the tenant''s migrations and tracking table';
+"#,
 ];
 
 /// The newest bootstrap version this build knows.
