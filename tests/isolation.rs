@@ -44,10 +44,10 @@ impl Fleet {
         names.iter().map(|n| self.org(n)).collect()
     }
 
-    fn provision(&self, orgs: &[String], extra: &[&str]) -> Value {
+    fn provision<S: AsRef<str>>(&self, orgs: &[S], extra: &[&str]) -> Value {
         let mut args = vec!["provision-tenant", "--format", "json"];
         args.extend(extra);
-        args.extend(orgs.iter().map(String::as_str));
+        args.extend(orgs.iter().map(AsRef::as_ref));
         self.db.tenantctl(&args).succeeds().json()
     }
 
@@ -101,10 +101,10 @@ impl Drop for Fleet {
 fn provisioning_with_isolation_database_creates_its_database_and_applies_migrations_in_its_public() {
     let fleet = Fleet::new("");
     let [acme, schema_org] = [fleet.org("acme"), fleet.org("plain")];
-    let report = fleet.provision(&[acme.clone()], &["--isolation", "database", "--shard", "default"]);
+    let report = fleet.provision(&[&acme], &["--isolation", "database", "--shard", "default"]);
     assert_eq!(summary(&report), [1, 0, 0]);
     assert_eq!(versions(&entry(&report, &acme)["applied"]), [1, 2, 3]);
-    fleet.provision(&[schema_org.clone()], &["--shard", "default"]);
+    fleet.provision(&[&schema_org], &["--shard", "default"]);
 
     let identity = fleet.db.schema_for(&acme);
     let row = fleet.db.tenant(&acme);
@@ -155,10 +155,10 @@ fn a_mixed_fleet_is_migrated_and_rolled_back_in_one_fan_out_on_every_shard() {
     let fleet = Fleet::new("");
     let [db_default, db_eu1, schema_default, schema_us2] =
         [fleet.org("d0"), fleet.org("d1"), fleet.org("s0"), fleet.org("s1")];
-    fleet.provision(&[db_default.clone()], &["--isolation", "database", "--shard", "default"]);
-    fleet.provision(&[db_eu1.clone()], &["--isolation", "database", "--shard", "eu1"]);
-    fleet.provision(&[schema_default.clone()], &["--shard", "default"]);
-    fleet.provision(&[schema_us2.clone()], &["--shard", "us2"]);
+    fleet.provision(&[&db_default], &["--isolation", "database", "--shard", "default"]);
+    fleet.provision(&[&db_eu1], &["--isolation", "database", "--shard", "eu1"]);
+    fleet.provision(&[&schema_default], &["--shard", "default"]);
+    fleet.provision(&[&schema_us2], &["--shard", "us2"]);
     fleet.db.write_next_tenant_migrations();
 
     let dry = fleet.db.tenantctl(&["migrate-tenants", "--dry-run", "--format", "json"]).succeeds().json();
@@ -308,7 +308,7 @@ fn a_provision_killed_after_create_database_resumes_without_an_orphan_database()
     assert!(fleet.database_exists("eu1", &name), "killed after CREATE DATABASE");
 
     fleet.db.write("tenant_migrations/0003_users_display_name.up.sql", original);
-    fleet.provision(&[org.clone()], &[]);
+    fleet.provision(&[&org], &[]);
     assert_eq!(fleet.db.status_of(&org), "ACTIVE");
     assert_eq!(fleet.applied(&org), [1, 2, 3]);
     let databases: i64 = fleet.shards[0].db.scalar_with("select count(*) from pg_database where datname = $1", &name);
@@ -326,7 +326,7 @@ fn a_provision_killed_before_its_database_was_created_leaves_only_the_row_and_a_
          values ('{org}', '{name}', 'us2', '{name}', 'public')"
     ));
     assert!(!fleet.database_exists("us2", &name));
-    let report = fleet.provision(&[org.clone()], &[]);
+    let report = fleet.provision(&[&org], &[]);
     assert_eq!(summary(&report), [1, 0, 0]);
     assert_eq!(fleet.db.status_of(&org), "ACTIVE");
     assert_eq!(fleet.applied(&org), [1, 2, 3]);
@@ -375,7 +375,7 @@ fn lint_reads_public_as_the_tenants_own_schema_only_in_database_isolation() {
 fn the_gate_reads_public_the_stricter_way_while_any_tenant_is_a_schema() {
     let fleet = Fleet::new("isolation = \"database\"");
     let [by_db, by_schema] = [fleet.org("d"), fleet.org("s")];
-    fleet.provision(&[by_db.clone()], &[]);
+    fleet.provision(&[&by_db], &[]);
     fleet.db.write("tenant_migrations/0004_settings.up.sql", "CREATE TABLE public.settings (id bigint);\n");
     fleet.db.tenantctl(&["migrate-tenants"]).succeeds();
     assert!(fleet.rows_in_database_of(&by_db, "select 1 from public.settings").is_empty());
@@ -383,7 +383,7 @@ fn the_gate_reads_public_the_stricter_way_while_any_tenant_is_a_schema() {
 
     // A schema tenant joins (provisioning gates only versions no tenant has yet): from now on a new
     // `public.` target would write into the shared schema for it, and the gate refuses.
-    fleet.provision(&[by_schema], &["--isolation", "schema"]);
+    fleet.provision(&[&by_schema], &["--isolation", "schema"]);
     fleet.db.write("tenant_migrations/0005_more.up.sql", "CREATE TABLE public.more (id bigint);\n");
     fleet.db.tenantctl(&["migrate-tenants"]).exits(1).mentions("tenant-escapes-schema");
 }
