@@ -26,8 +26,13 @@ struct Fleet {
 
 impl Fleet {
     fn new(config: &str) -> Self {
-        let db = TestDb::new();
-        db.write("tenant_migrations/0002_projects.up.sql", PROJECTS);
+        let fleet = Self::with_fixture("basic", config);
+        fleet.db.write("tenant_migrations/0002_projects.up.sql", PROJECTS);
+        fleet
+    }
+
+    fn with_fixture(scenario: &str, config: &str) -> Self {
+        let db = TestDb::with_fixture(scenario);
         let shards = shard_dbs();
         let listed: String = shards.iter().map(ShardDb::toml).collect();
         db.write("tenantctl.toml", format!("{config}\n{listed}"));
@@ -386,4 +391,26 @@ fn the_gate_reads_public_the_stricter_way_while_any_tenant_is_a_schema() {
     fleet.provision(&[&by_schema], &["--isolation", "schema"]);
     fleet.db.write("tenant_migrations/0005_more.up.sql", "CREATE TABLE public.more (id bigint);\n");
     fleet.db.tenantctl(&["migrate-tenants"]).exits(1).mentions("tenant-escapes-schema");
+}
+
+#[test]
+fn no_transaction_migrations_and_a_canary_reach_database_tenants_of_a_mixed_fleet() {
+    let fleet = Fleet::with_fixture("no_transaction", "");
+    let [first, second, by_schema] = [fleet.org("n1"), fleet.org("n2"), fleet.org("n3")];
+    fleet.provision(&[&first, &second], &["--isolation", "database", "--shard", "eu1"]);
+    fleet.provision(&[&by_schema], &["--shard", "eu1"]);
+    fleet.db.merge("tenant_migrations_next", "tenant_migrations");
+
+    let report = fleet.db.tenantctl(&["migrate-tenants", "--canary", "1", "--format", "json"]).succeeds().json();
+    assert_eq!(summary(&report), [3, 0, 0]);
+    for org in [&first, &second] {
+        assert_eq!(fleet.applied(org), [1, 2, 3, 4]);
+        let index = fleet.rows_in_database_of(
+            org,
+            "select i.indisvalid from pg_index i join pg_class c on c.oid = i.indexrelid \
+             where c.relname = 'chat_messages_body_idx'",
+        );
+        assert_eq!(index, [serde_json::json!({"indisvalid": true})]);
+    }
+    assert_eq!(fleet.db.tenant(&by_schema)["schema_version"], 4);
 }
