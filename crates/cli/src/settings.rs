@@ -438,6 +438,16 @@ mod tests {
     }
 
     #[test]
+    fn isolation_and_the_tenant_database_schema_default_and_refuse_bad_values() {
+        assert_eq!(parse_isolation(None).unwrap(), Isolation::Schema);
+        assert_eq!(parse_isolation(Some("database")).unwrap(), Isolation::Database);
+        assert!(parse_isolation(Some("Database")).unwrap_err().to_string().contains("config key `isolation`"));
+        assert_eq!(parse_database_schema(None).unwrap().as_str(), "public");
+        assert_eq!(parse_database_schema(Some("app")).unwrap().as_str(), "app");
+        assert!(parse_database_schema(Some("a-b")).is_err());
+    }
+
+    #[test]
     fn db_vars_build_options() {
         let options =
             from_db_vars(&vars(&[("DB_HOST", "db.internal"), ("DB_PORT", "6543"), ("DB_NAME", "app")])).unwrap();

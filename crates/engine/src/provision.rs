@@ -80,6 +80,11 @@ pub async fn provision(
     request: ProvisionRequest<'_>,
     reporter: &dyn Reporter,
 ) -> Result<FanoutReport, EngineError> {
+    if request.isolation == Isolation::Database && request.roles.create {
+        return Err(EngineError::TenantRoles(
+            "tenant roles are not available with database isolation: the database separates the tenant".into(),
+        ));
+    }
     let mut conn = db.pool().acquire().await.context("connecting")?;
     bootstrap::require(&mut conn).await?;
     let central = Central::load(db.pool()).await?;
