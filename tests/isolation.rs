@@ -140,7 +140,7 @@ fn provisioning_with_isolation_database_creates_its_database_and_applies_migrati
 
 #[test]
 fn the_configured_isolation_places_database_tenants_on_a_remote_shard() {
-    let fleet = Fleet::new("isolation = \"database\"\ntenant_database_schema = \"app\"");
+    let fleet = Fleet::new("isolation = \"database\"\ntenant_database_schema = \"app\"\nextensions = [\"pgcrypto\"]");
     let orgs = fleet.orgs(&["a", "b"]);
     let report = fleet.provision(&orgs, &["--shard", "eu1"]);
     assert_eq!(summary(&report), [2, 0, 0]);
@@ -152,6 +152,8 @@ fn the_configured_isolation_places_database_tenants_on_a_remote_shard() {
         assert!(fleet.database_exists("eu1", name) && !fleet.database_exists("default", name));
         assert_eq!(fleet.applied(org), [1, 2, 3]);
         assert_eq!(row["schema_version"], 3);
+        let extensions = fleet.rows_in_database_of(org, "select extname from pg_extension where extname = 'pgcrypto'");
+        assert_eq!(extensions.len(), 1, "extensions are per database: ensured in the tenant's");
     }
 }
 
@@ -181,6 +183,12 @@ fn a_mixed_fleet_is_migrated_and_rolled_back_in_one_fan_out_on_every_shard() {
     assert_eq!(verify["outliers"], serde_json::json!([]), "{verify}");
     let status = fleet.db.tenantctl(&["status", "--format", "json"]).succeeds().json();
     assert_eq!(status["tenants"]["behind"], 0);
+    fleet.in_database_of(&db_eu1, "ALTER TABLE users ADD COLUMN note text");
+    let drift = fleet.db.tenantctl(&["verify", "--format", "json"]);
+    let drift = drift.exits(1).json();
+    assert_eq!(drift["outliers"][0]["org_id"], db_eu1.as_str(), "{drift}");
+    assert!(drift["outliers"][0]["differences"].to_string().contains("column users.note added"), "{drift}");
+    fleet.in_database_of(&db_eu1, "ALTER TABLE users DROP COLUMN note");
 
     let rolled = fleet.db.tenantctl(&["rollback-tenants", "--format", "json"]).succeeds().json();
     assert_eq!(summary(&rolled), [4, 0, 0]);
