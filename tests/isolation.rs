@@ -422,3 +422,20 @@ fn no_transaction_migrations_and_a_canary_reach_database_tenants_of_a_mixed_flee
     }
     assert_eq!(fleet.db.tenant(&by_schema)["schema_version"], 4);
 }
+
+#[test]
+fn two_provisions_of_the_same_database_tenants_at_once_make_each_database_once_and_refuse_none() {
+    let fleet = Fleet::new("isolation = \"database\"");
+    let orgs = fleet.orgs(&["r1", "r2", "r3", "r4", "r5", "r6"]);
+    let mut args = vec!["provision-tenant", "--shard", "default", "--concurrency", "3"];
+    args.extend(orgs.iter().map(String::as_str));
+    let first = fleet.db.command(&args).spawn();
+    let second = fleet.db.command(&args).spawn();
+    first.wait().succeeds();
+    second.wait().succeeds();
+    for org in &orgs {
+        assert_eq!(fleet.db.status_of(org), "ACTIVE");
+        assert_eq!(fleet.applied(org), [1, 2, 3]);
+        assert!(fleet.database_exists("default", &fleet.db.schema_for(org)));
+    }
+}

@@ -165,6 +165,19 @@ async fn provision_one(job: Job<'_>, new: &NewTenant, extensions: &[String]) -> 
     let finished = |outcome, error: Option<String>, reason: Option<&str>| {
         untouched(new, outcome, error, reason.map(str::to_owned))
     };
+    // Looked up before registering: a database that exists before the org has a row is not ours (ours
+    // is created only after its row). Looked up after, it might be one that a concurrent run
+    // provisioning the same org has just created.
+    let found_before = match &new.database {
+        None => false,
+        Some(d) => match tenant_database::exists(job.pool, &d.name).await {
+            Ok(found) => found,
+            Err(e) => {
+                let error = format!("looking up database {} on shard {}: {}", d.name, new.shard, describe(&e));
+                return finished(Outcome::Failed, Some(error), None);
+            }
+        },
+    };
     match register(job.control, new, job.settings).await {
         Err(e) => finished(Outcome::Failed, Some(format!("registering the tenant: {}", describe(&e))), None),
         Ok(Registered::Collision { owner }) => finished(
@@ -187,42 +200,35 @@ async fn provision_one(job: Job<'_>, new: &NewTenant, extensions: &[String]) -> 
             Some(format!("registered on shard {} by another run meanwhile: provision it again", t.shard)),
             None,
         ),
-        Ok(Registered::New(tenant)) if tenant.database.is_some() => match foreign_database(job, &tenant).await {
-            Some(error) => finished(Outcome::Failed, Some(error), None),
-            None => provision_database(job, &tenant, extensions).await,
-        },
-        Ok(Registered::Existing(tenant)) if tenant.database.is_some() => {
+        Ok(Registered::New(tenant)) if found_before => {
+            finished(Outcome::Failed, Some(foreign(job, &tenant).await), None)
+        }
+        Ok(Registered::Existing(tenant) | Registered::New(tenant)) if tenant.database.is_some() => {
             provision_database(job, &tenant, extensions).await
         }
         Ok(Registered::Existing(tenant) | Registered::New(tenant)) => runner::run(job, &tenant).await,
     }
 }
 
-/// A database of the new tenant's name already on its shard is not ours (ours is created only after its
-/// row, and the row was new): the row just inserted is removed again, and the org refused.
-async fn foreign_database(job: Job<'_>, tenant: &Tenant) -> Option<String> {
-    let name = &tenant.database.as_ref()?.name;
-    match tenant_database::exists(job.pool, name).await {
-        Ok(false) => None,
-        Ok(true) => {
-            let forgotten = in_transaction(job.control, async |conn| {
-                query("DELETE FROM public.tenants WHERE id = $1 AND status = 'PROVISIONING'")
-                    .bind(tenant.id)
-                    .execute(conn)
-                    .await
-            })
-            .await;
-            let also = forgotten.err().map(|e| format!("; removing its registry row also failed: {}", describe(&e)));
-            Some(format!(
-                "database {name} already exists on shard {} but belongs to no tenant of this registry (made by hand, or \
-                 another registry's tenant): the org was not registered; drop or rename that database, or give this \
-                 registry its own schema_prefix{}",
-                tenant.shard,
-                also.unwrap_or_default()
-            ))
-        }
-        Err(e) => Some(format!("looking up database {name}: {}", describe(&e))),
-    }
+/// A database of the new tenant's name was on its shard before the org had a row: it is not ours. The
+/// row just inserted is removed again, and the org refused.
+async fn foreign(job: Job<'_>, tenant: &Tenant) -> String {
+    let name = tenant.database.as_ref().map_or(tenant.schema.as_str(), |d| d.name.as_str());
+    let forgotten = in_transaction(job.control, async |conn| {
+        query("DELETE FROM public.tenants WHERE id = $1 AND status = 'PROVISIONING'")
+            .bind(tenant.id)
+            .execute(conn)
+            .await
+    })
+    .await;
+    let also = forgotten.err().map(|e| format!("; removing its registry row also failed: {}", describe(&e)));
+    format!(
+        "database {name} already exists on shard {} but belongs to no tenant of this registry (made by hand, or \
+         another registry's tenant): the org was not registered; drop or rename that database, or give this \
+         registry its own schema_prefix{}",
+        tenant.shard,
+        also.unwrap_or_default()
+    )
 }
 
 /// Creates (or, resuming, reuses) the tenant's database, then runs its migrations there; a failure to

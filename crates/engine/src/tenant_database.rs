@@ -72,8 +72,9 @@ pub(crate) async fn create(
         if let Err(e) = sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *conn).await {
             let code = e.as_database_error().and_then(|d| d.code());
             match code.as_deref() {
-                // Created meanwhile by another run provisioning the same org.
-                Some("42P04") => {}
+                // Created meanwhile by another run provisioning the same org: `duplicate_database`, or,
+                // when both inserted into pg_database at once, a unique violation there.
+                Some("42P04" | "23505") => {}
                 Some("42501") => {
                     return Err(Failure::fatal(format!(
                         "creating database {name}: the connecting user may not create databases (ALTER ROLE ... \
