@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use crate::support::{
-    Running, ShardDb, TestDb,
+    Running, ShardDb, TestDb, closed_port_url,
     report::{entry, summary, versions},
     shard_dbs,
 };
@@ -438,4 +438,27 @@ fn two_provisions_of_the_same_database_tenants_at_once_make_each_database_once_a
         assert_eq!(fleet.applied(org), [1, 2, 3]);
         assert!(fleet.database_exists("default", &fleet.db.schema_for(org)));
     }
+}
+
+#[test]
+fn database_tenants_of_a_shard_that_is_down_are_unreachable_not_failed_and_a_rerun_finishes() {
+    let fleet = Fleet::new("isolation = \"database\"");
+    let [down, up] = [fleet.org("down"), fleet.org("up")];
+    fleet.provision(&[&down], &["--shard", "us2"]);
+    fleet.provision(&[&up], &["--shard", "eu1"]);
+    fleet.db.write_next_tenant_migrations();
+
+    let out = fleet
+        .db
+        .command(&["migrate-tenants", "--format", "json"])
+        .env("TENANTCTL_SHARD_US2_URL", &closed_port_url())
+        .run();
+    let report = out.exits(1).json();
+    assert_eq!(entry(&report, &down)["outcome"], "unreachable", "{report:#}");
+    assert_eq!(entry(&report, &up)["outcome"], "succeeded", "{report:#}");
+    assert_eq!(fleet.db.status_of(&down), "ACTIVE", "not FAILED: nothing about it changed");
+    assert_eq!(fleet.applied(&down), [1, 2, 3]);
+
+    fleet.db.tenantctl(&["migrate-tenants"]).succeeds();
+    assert_eq!(fleet.applied(&down), [1, 2, 3, 4, 5]);
 }
