@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use crate::support::{
-    Running, ShardDb, TestDb, closed_port_url,
+    Roles, Running, ShardDb, TestDb, closed_port_url,
     report::{entry, summary, versions},
     shard_dbs,
 };
@@ -461,4 +461,36 @@ fn database_tenants_of_a_shard_that_is_down_are_unreachable_not_failed_and_a_rer
 
     fleet.db.tenantctl(&["migrate-tenants"]).succeeds();
     assert_eq!(fleet.applied(&down), [1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn a_connecting_user_without_createdb_gets_a_clear_failure_and_with_it_provisions_as_a_non_superuser() {
+    let fleet = Fleet::new("isolation = \"database\"");
+    let org = fleet.org("nocreatedb");
+    let mut roles = Roles::new(&fleet.db, &[] as &[&str]);
+    let migrator = fleet.db.unique("dbmigrator");
+    roles.create(&migrator, "LOGIN PASSWORD 'migrator-pw'");
+    fleet.db.execute(&format!(
+        "GRANT CREATE ON SCHEMA public TO \"{migrator}\"; GRANT ALL ON ALL TABLES IN SCHEMA public TO \"{migrator}\"; \
+         GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO \"{migrator}\""
+    ));
+    let url = fleet.db.url_as(&migrator, "migrator-pw");
+    let provision =
+        || fleet.db.command(&["provision-tenant", &org, "--shard", "default"]).env("DATABASE_URL", &url).run();
+
+    let refused = provision();
+    refused.exits(1).mentions("the connecting user may not create databases");
+    assert_eq!(fleet.db.status_of(&org), "FAILED");
+    let name = fleet.db.schema_for(&org);
+    assert!(!fleet.database_exists("default", &name));
+
+    fleet.db.execute(&format!("ALTER ROLE \"{migrator}\" CREATEDB"));
+    provision().succeeds();
+    assert_eq!(fleet.db.status_of(&org), "ACTIVE");
+    assert_eq!(fleet.applied(&org), [1, 2, 3]);
+    let owner: String =
+        fleet.db.scalar_with("select pg_get_userbyid(datdba)::text from pg_database where datname = $1", &name);
+    assert_eq!(owner, migrator);
+    // Before the role goes: it owns the tables in the tenant database.
+    fleet.db.execute(&format!("drop database \"{name}\" with (force)"));
 }
