@@ -168,19 +168,21 @@ fn database_from_row(row: &PgRow) -> Result<Option<TenantDatabase>, sqlx::Error>
     Ok(Some(TenantDatabase { name, schema }))
 }
 
-/// The isolations of the tenants in the registry that are not ARCHIVED (empty when there is no
-/// registry yet): the gate reads tenant migrations the stricter way when any tenant is a schema.
-pub async fn isolations_in_use(db: &crate::Database) -> Vec<Isolation> {
+/// The isolations of the tenants in the registry that are not ARCHIVED: the gate reads tenant
+/// migrations the stricter way when any tenant is a schema. An error (no registry yet, or an older
+/// one) is the caller's to read the strict way.
+pub async fn isolations_in_use(db: &crate::Database) -> Result<Vec<Isolation>, EngineError> {
     let rows = sqlx::raw_sql(
         "SELECT DISTINCT database_name IS NOT NULL FROM public.tenants WHERE status <> 'ARCHIVED' ORDER BY 1",
     )
     .fetch_all(db.pool())
     .await
-    .unwrap_or_default();
+    .context("reading the tenant registry")?;
     rows.iter()
-        .filter_map(|row| row.try_get::<bool, _>(0).ok())
-        .map(|database| if database { Isolation::Database } else { Isolation::Schema })
-        .collect()
+        .map(|row| row.try_get::<bool, _>(0))
+        .map(|database| database.map(|d| if d { Isolation::Database } else { Isolation::Schema }))
+        .collect::<Result<_, _>>()
+        .context("reading the tenant registry")
 }
 
 /// The registry's mirror values for a tenant that has every migration of `set`.
