@@ -134,22 +134,29 @@ fn an_unreachable_shard_is_reported_and_the_others_finish() {
 }
 
 #[test]
-fn an_edited_applied_shard_file_is_refused_on_that_shard() {
+fn an_edited_applied_shard_file_is_refused_before_any_database_changes() {
     let (db, [eu1, us2]) = sharded();
     db.migrate_master();
     db.append("shard_master_migrations/0001_shard_info.up.sql", "-- edited\n");
     db.overlay("shards/shard_master_migrations_next", "shard_master_migrations");
-    let before = (eu1.db.snapshot(), us2.db.snapshot());
+    db.overlay("basic/master_migrations_next", "master_migrations");
+    let before = (db.snapshot(), eu1.db.snapshot(), us2.db.snapshot());
 
     let out = db.tenantctl(&["migrate-master", "--format", "json"]);
     out.exits(2);
     let report = out.json();
+    assert_eq!(report["refused"], true, "{report:#}");
     for shard in ["eu1", "us2"] {
         assert_eq!(report["shards"][shard]["outcome"], "failed", "{report:#}");
         assert!(report["shards"][shard]["error"].as_str().unwrap().contains("checksum"), "{report:#}");
     }
-    assert_eq!((eu1.db.snapshot(), us2.db.snapshot()), before, "0003 must not run either");
+    assert_eq!(
+        (db.snapshot(), eu1.db.snapshot(), us2.db.snapshot()),
+        before,
+        "neither the control database's pending master file nor 0003 may run"
+    );
     assert!(!eu1.db.exists("public.shard_events"));
+    db.tenantctl(&["migrate-master"]).exits(2).mentions("refused on a shard before anything changed");
 }
 
 #[test]

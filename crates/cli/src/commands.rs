@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use tenantctl_engine::{
-    Canary, Database, EngineError, ErrorKind, FanoutControl, FanoutReport, FanoutRequest, Isolation, MasterReport,
+    Canary, Database, EngineError, ErrorKind, FanoutControl, FanoutReport, FanoutRequest, Gate, Isolation,
     MasterRequest, MasterRollback, OrgId, ProvisionRequest, Rollout, RunContext, Selection, ShardReport, ShardRequest,
     ShardTarget, parse_waves,
 };
@@ -116,41 +116,18 @@ impl Ctx<'_> {
         gate::check(db, dir, scope, role, settings.naming.prefix(), own, self.gate).await
     }
 
-    /// Applies `shard_master_dir` on the listed shards (`default` only when there is such a
-    /// directory), after the control database's own work.
-    async fn migrate_shards(
-        &self,
-        db: &Database,
-        settings: &Settings,
-        set: &MigrationSet,
-        master: &MasterReport,
-    ) -> anyhow::Result<Vec<ShardReport>> {
+    /// The shards `migrate-master` works on (`default` only when there is a `shard_master_dir`),
+    /// with the gate over that directory.
+    async fn shard_work(&self, db: &Database, settings: &Settings) -> anyhow::Result<ShardWork> {
         let mut targets = settings.shard_targets(self.command);
         targets.retain(|t| t.connect.is_some() || settings.shard_master_dir.is_some());
-        if targets.is_empty() {
-            return Ok(Vec::new());
-        }
         let checked = match &settings.shard_master_dir {
-            Some(dir) => Some(
+            Some(dir) if !targets.is_empty() => Some(
                 gate::check(db, dir, Scope::Master, FileRole::Up, settings.naming.prefix(), None, self.gate).await?,
             ),
-            None => None,
+            _ => None,
         };
-        let gate = checked.as_ref().map(|c| c.gate.clone()).unwrap_or_default();
-        let request = ShardRequest {
-            set,
-            extensions: &settings.extensions,
-            settings: &settings.run,
-            gate: &gate,
-            dry_run: master.dry_run,
-            run_id: master.run_id,
-        };
-        let reports =
-            tenantctl_engine::migrate_shards(db, &targets, &request, &self.progress(Verb::Apply, false)).await?;
-        for error in reports.iter().filter_map(|r| r.error.as_ref()) {
-            checked.as_ref().inspect(|c| c.explain_refusal(error));
-        }
-        Ok(reports)
+        Ok(ShardWork { targets, checked })
     }
 
     fn progress(&self, verb: Verb, dry_run: bool) -> Progress {
@@ -213,6 +190,38 @@ fn redacted_args() -> Vec<String> {
     args
 }
 
+/// `migrate-master`'s shards and the gate over `shard_master_dir`.
+struct ShardWork {
+    targets: Vec<ShardTarget>,
+    checked: Option<Checked>,
+}
+
+impl ShardWork {
+    /// Applies (or plans) the shard files on every shard at once.
+    async fn run(&self, ctx: &Ctx<'_>, db: &Database, request: ShardRequest<'_>) -> anyhow::Result<Vec<ShardReport>> {
+        if self.targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(tenantctl_engine::migrate_shards(db, &self.targets, &request, &ctx.progress(Verb::Apply, false)).await?)
+    }
+
+    /// Prints on stderr the findings of the files the gate refused on a shard.
+    fn explain(&self, reports: &[ShardReport]) {
+        for error in reports.iter().filter_map(|r| r.error.as_ref()) {
+            self.checked.as_ref().inspect(|c| c.explain_refusal(error));
+        }
+    }
+
+    fn gate(&self) -> Gate {
+        self.checked.as_ref().map(|c| c.gate.clone()).unwrap_or_default()
+    }
+}
+
+/// Whether a shard's files were refused (an edited applied file, a file out of order, the gate).
+fn refused(shards: &[ShardReport]) -> bool {
+    shards.iter().any(|s| s.error.as_ref().is_some_and(|e| e.kind() == ErrorKind::Input))
+}
+
 fn load(dir: &Path) -> anyhow::Result<MigrationSet> {
     Ok(MigrationSet::load(dir)?)
 }
@@ -239,6 +248,32 @@ async fn migrate_master(ctx: &Ctx<'_>, run: &RunArgs, dry_run: bool) -> anyhow::
     let shard_set = load_shard_set(&settings)?;
     let db = ctx.connect(&settings).await?;
     let checked = ctx.gate(&db, &settings, Kind::Master, FileRole::Up, Isolation::Schema).await?;
+    let shard_work = ctx.shard_work(&db, &settings).await?;
+    let shard_gate = shard_work.gate();
+    let shard_request = |dry_run, run_id| ShardRequest {
+        set: &shard_set,
+        extensions: &settings.extensions,
+        settings: &settings.run,
+        gate: &shard_gate,
+        dry_run,
+        run_id,
+    };
+    // Every shard's files are planned before the control database changes: a refused one stops
+    // the run while nothing has changed anywhere.
+    if !dry_run {
+        let planned = shard_work.run(ctx, &db, shard_request(true, None)).await?;
+        if refused(&planned) {
+            shard_work.explain(&planned);
+            ctx.print(
+                || serde_json::json!({ "dry_run": false, "refused": true, "shards": render::shards_json(&planned) }),
+                |out| {
+                    render::shards_text(out, &planned, true)?;
+                    writeln!(out, "migrate-master: refused on a shard before anything changed; fix its files and rerun")
+                },
+            )?;
+            return Ok(exit::INPUT);
+        }
+    }
     let run_context = ctx.run_context();
     let request = MasterRequest {
         set: &set,
@@ -250,7 +285,8 @@ async fn migrate_master(ctx: &Ctx<'_>, run: &RunArgs, dry_run: bool) -> anyhow::
     };
     let report =
         checked.guard(tenantctl_engine::migrate_master(&db, request, &ctx.progress(Verb::Apply, false)).await)?;
-    let shards = ctx.migrate_shards(&db, &settings, &shard_set, &report).await?;
+    let shards = shard_work.run(ctx, &db, shard_request(report.dry_run, report.run_id)).await?;
+    shard_work.explain(&shards);
     ctx.print(
         || {
             let mut json = render::master_json(&report, Verb::Apply);
