@@ -494,3 +494,18 @@ fn a_connecting_user_without_createdb_gets_a_clear_failure_and_with_it_provision
     // Before the role goes: it owns the tables in the tenant database.
     fleet.db.execute(&format!("drop database \"{name}\" with (force)"));
 }
+
+#[test]
+fn status_reads_a_registry_from_before_database_isolation_and_migrate_master_upgrades_it() {
+    let db = TestDb::new().with_tenants(&["acme-corp"]);
+    db.execute(
+        "ALTER TABLE public.tenants DROP COLUMN database_name, DROP COLUMN database_schema; \
+         DELETE FROM public.tenantctl_bootstrap WHERE version = 4",
+    );
+    let status = db.tenantctl(&["status", "--format", "json"]).succeeds().json();
+    assert_eq!(status["tenants"]["by_isolation"], serde_json::json!({"database": 0, "schema": 1}));
+    db.tenantctl(&["migrate-tenants"]).exits(1).mentions("run `tenantctl migrate-master` first");
+    db.migrate_master();
+    assert_eq!(db.tenant("acme-corp")["database_name"], Value::Null);
+    db.tenantctl(&["migrate-tenants"]).succeeds();
+}

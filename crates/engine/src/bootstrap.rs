@@ -74,6 +74,9 @@ COMMENT ON COLUMN public.tenants.database_schema IS
 "#,
 ];
 
+/// The bootstrap step that adds `database_name` and `database_schema` (database isolation).
+pub(crate) const DATABASE_ISOLATION: i32 = 4;
+
 /// The newest bootstrap version this build knows.
 pub(crate) fn latest() -> i32 {
     i32::try_from(STEPS.len()).unwrap_or(i32::MAX)
@@ -141,4 +144,15 @@ pub(crate) async fn upgrade(conn: &mut PgConnection) -> Result<usize, EngineErro
     }
     tx.commit().await.context("committing the bootstrap")?;
     Ok(ran)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_database_isolation_step_is_the_one_adding_its_columns() {
+        let step = usize::try_from(DATABASE_ISOLATION - 1).expect("a step number");
+        assert!(STEPS[step].contains("ADD COLUMN database_name"), "renumbered? {}", STEPS[step]);
+    }
 }

@@ -107,7 +107,8 @@ async fn status_in(
     master_set: &MigrationSet,
     tenant_set: &MigrationSet,
 ) -> Result<StatusReport, EngineError> {
-    let initialized = bootstrap::current(conn).await? > 0;
+    let bootstrapped = bootstrap::current(conn).await?;
+    let initialized = bootstrapped > 0;
     let applied = match initialized {
         true => TrackingTable::master().read_if_exists(conn).await.context("reading master migrations")?,
         false => Vec::new(),
@@ -132,11 +133,12 @@ async fn status_in(
             *slot = n;
         }
     }
-    let isolations: Vec<(bool, i64)> =
-        query_as("SELECT database_name IS NOT NULL, count(*) FROM public.tenants GROUP BY 1")
-            .fetch_all(&mut *conn)
-            .await
-            .context("counting tenants")?;
+    // A registry not upgraded yet (status reads it anyway) has schema tenants only.
+    let sql = match bootstrapped >= bootstrap::DATABASE_ISOLATION {
+        true => "SELECT database_name IS NOT NULL, count(*) FROM public.tenants GROUP BY 1",
+        false => "SELECT false, count(*) FROM public.tenants",
+    };
+    let isolations: Vec<(bool, i64)> = query_as(sql).fetch_all(&mut *conn).await.context("counting tenants")?;
     for (database, n) in isolations {
         let isolation = if database { Isolation::Database } else { Isolation::Schema };
         by_isolation.insert(isolation.as_str(), n);
