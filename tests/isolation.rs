@@ -509,3 +509,47 @@ fn status_reads_a_registry_from_before_database_isolation_and_migrate_master_upg
     assert_eq!(db.tenant("acme-corp")["database_name"], Value::Null);
     db.tenantctl(&["migrate-tenants"]).succeeds();
 }
+
+/// A pending migration that logs itself (applied twice, it would show two rows) and takes a while.
+const LOGGED_0004: &str = "CREATE TABLE crash_log (version integer NOT NULL);\nSELECT pg_sleep(0.2);\n\
+                           INSERT INTO crash_log (version) VALUES (4);\n";
+
+#[test]
+fn migrate_tenants_killed_over_database_tenants_never_leaves_a_mirror_ahead_and_a_rerun_finishes() {
+    let fleet = Fleet::new("isolation = \"database\"");
+    let orgs = fleet.orgs(&["k1", "k2", "k3", "k4", "k5", "k6"]);
+    fleet.provision(&orgs, &["--shard", "default"]);
+    fleet.db.write("tenant_migrations/0004_logged.up.sql", LOGGED_0004);
+    let done = "select count(*) from public.tenants where schema_version = 4";
+    let mut running = fleet.db.command(&["migrate-tenants", "--concurrency", "2"]).spawn();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while fleet.db.scalar::<i64>(done) < 2 {
+        assert!(!running.has_exited() && std::time::Instant::now() < deadline, "the run ended before it was killed");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let (_, killed) = running.kill();
+    assert!(killed);
+    let names: Vec<String> = orgs.iter().map(|o| format!("'{}'", fleet.db.schema_for(o))).collect();
+    fleet.db.execute(&format!(
+        "select pg_terminate_backend(pid) from pg_stat_activity where datname in ({})",
+        names.join(", ")
+    ));
+    let mut migrated = 0;
+    for org in &orgs {
+        let tracked = fleet.applied(org);
+        let mirror = fleet.db.tenant(org)["schema_version"].as_i64();
+        assert!(
+            mirror.is_none_or(|m| m <= *tracked.last().expect("tracked")),
+            "{org}: mirror {mirror:?} ahead of {tracked:?}"
+        );
+        migrated += usize::from(tracked == [1, 2, 3, 4]);
+    }
+    assert!((2..6).contains(&migrated), "killed midway: {migrated} of 6 migrated");
+
+    fleet.db.tenantctl(&["migrate-tenants"]).succeeds();
+    for org in &orgs {
+        assert_eq!(fleet.applied(org), [1, 2, 3, 4]);
+        assert_eq!(fleet.db.tenant(org)["schema_version"], 4);
+        assert_eq!(fleet.rows_in_database_of(org, "select version from crash_log").len(), 1, "applied once");
+    }
+}
