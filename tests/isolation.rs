@@ -270,6 +270,8 @@ fn bad_isolation_input_is_refused_in_one_line_with_exit_2_and_nothing_changes() 
     let org = fleet.org("x");
     fleet.db.tenantctl(&["provision-tenant", &org, "--isolation", "bogus"]).exits(2).mentions("bogus");
     fleet.db.command(&["provision-tenant", &org]).env("TENANTCTL_ISOLATION", "bogus").run().exits(2);
+    let out = fleet.db.command(&["migrate-tenants"]).env("TENANTCTL_ISOLATION", "bogus").run();
+    assert!(out.exits(2).one_error_line().contains("TENANTCTL_ISOLATION: `bogus`"), "{}", out.stderr);
     let create_role = fleet.db.tenantctl(&["provision-tenant", &org, "--isolation", "database", "--create-role"]);
     assert!(create_role.exits(2).one_error_line().contains("--create-role is not available with database isolation"));
     fleet.db.write("bad.toml", "isolation = \"databases\"\n");
@@ -379,6 +381,7 @@ fn lint_reads_public_as_the_tenants_own_schema_only_in_database_isolation() {
     db.write("t/0001_settings.up.sql", "CREATE TABLE public.settings (id bigint PRIMARY KEY);\n");
     db.tenantctl(&["lint", "t"]).exits(1).mentions("tenant-escapes-schema");
     db.tenantctl(&["lint", "t", "--isolation", "database"]).succeeds();
+    db.command(&["lint", "t"]).env("TENANTCTL_ISOLATION", "database").run().succeeds();
     db.write("tenantctl.toml", "isolation = \"database\"\n");
     db.tenantctl(&["lint", "t"]).succeeds();
     db.tenantctl(&["lint", "t", "--isolation", "schema"]).exits(1).mentions("tenant-escapes-schema");

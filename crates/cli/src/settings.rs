@@ -154,7 +154,10 @@ impl Settings {
                 .or(file_duration("connect_timeout", &file.connect_timeout)?)
                 .unwrap_or(Duration::from_secs(5)),
             roles: TenantRoles { create: file.create_role.unwrap_or(false), group: file.role_group },
-            isolation: parse_isolation(file.isolation.as_deref())?,
+            isolation: match std::env::var("TENANTCTL_ISOLATION") {
+                Ok(value) => parse_isolation(Some(&value), "TENANTCTL_ISOLATION")?,
+                Err(_) => parse_isolation(file.isolation.as_deref(), "config key `isolation`")?,
+            },
             database_schema: parse_database_schema(file.tenant_database_schema.as_deref())?,
         })
     }
@@ -218,14 +221,13 @@ impl Settings {
     }
 }
 
-/// `isolation` of the file (the environment's `TENANTCTL_ISOLATION` and `--isolation` are parsed by clap).
-fn parse_isolation(value: Option<&str>) -> Result<Isolation, InputError> {
+/// The default isolation of new tenants, from `TENANTCTL_ISOLATION` or the file's `isolation` (`source`
+/// names which); `--isolation` overrides it per command.
+fn parse_isolation(value: Option<&str>, source: &str) -> Result<Isolation, InputError> {
     match value {
         None | Some("schema") => Ok(Isolation::Schema),
         Some("database") => Ok(Isolation::Database),
-        Some(other) => {
-            Err(InputError::new(format!("config key `isolation`: `{other}` is neither \"schema\" nor \"database\"")))
-        }
+        Some(other) => Err(InputError::new(format!("{source}: `{other}` is neither \"schema\" nor \"database\""))),
     }
 }
 
@@ -439,9 +441,10 @@ mod tests {
 
     #[test]
     fn isolation_and_the_tenant_database_schema_default_and_refuse_bad_values() {
-        assert_eq!(parse_isolation(None).unwrap(), Isolation::Schema);
-        assert_eq!(parse_isolation(Some("database")).unwrap(), Isolation::Database);
-        assert!(parse_isolation(Some("Database")).unwrap_err().to_string().contains("config key `isolation`"));
+        let key = "config key `isolation`";
+        assert_eq!(parse_isolation(None, key).unwrap(), Isolation::Schema);
+        assert_eq!(parse_isolation(Some("database"), key).unwrap(), Isolation::Database);
+        assert!(parse_isolation(Some("Database"), key).unwrap_err().to_string().contains(key));
         assert_eq!(parse_database_schema(None).unwrap().as_str(), "public");
         assert_eq!(parse_database_schema(Some("app")).unwrap().as_str(), "app");
         assert!(parse_database_schema(Some("a-b")).is_err());
