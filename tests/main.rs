@@ -16,6 +16,7 @@ mod examples;
 mod fanout;
 mod gate;
 mod hostile_input;
+mod isolation;
 mod lint_cli;
 mod locks;
 mod make_migration;

@@ -150,6 +150,32 @@ impl TestDb {
         serde_json::from_str(&json).expect("json_agg returns JSON")
     }
 
+    /// The rows of a query in another database of this test's server (a tenant's own database), each
+    /// as a JSON object, on a connection of their own closed after it.
+    pub fn rows_in(&self, database: &str, sql: &str) -> Vec<Value> {
+        let wrapped = format!("select coalesce(json_agg(q)::text, '[]') from ({sql}) q");
+        let json: String = self.in_database(database, async |conn| {
+            sqlx::query_scalar(AssertSqlSafe(wrapped.clone())).fetch_one(conn).await
+        });
+        serde_json::from_str(&json).expect("json_agg returns JSON")
+    }
+
+    /// Runs SQL (several statements allowed) in another database of this test's server.
+    pub fn execute_in(&self, database: &str, sql: &str) {
+        self.in_database(database, async |conn| sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(conn).await);
+    }
+
+    fn in_database<T>(&self, database: &str, work: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>) -> T {
+        let url = with_database(&self.url, database);
+        block_on(async {
+            let mut conn = PgConnection::connect(&url).await?;
+            let value = work(&mut conn).await;
+            conn.close().await?;
+            value
+        })
+        .unwrap_or_else(|e| panic!("in database {database}: {e}"))
+    }
+
     /// The first column of every row.
     pub fn column<T>(&self, sql: &str) -> Vec<T>
     where

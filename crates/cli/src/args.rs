@@ -66,6 +66,24 @@ pub(crate) struct GlobalArgs {
     pub(crate) log_format: LogFormat,
 }
 
+/// `--isolation`: how tenants are isolated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum IsolationArg {
+    /// A schema of its own in its shard's database.
+    Schema,
+    /// A database of its own on its shard.
+    Database,
+}
+
+impl From<IsolationArg> for tenantctl_engine::Isolation {
+    fn from(arg: IsolationArg) -> Self {
+        match arg {
+            IsolationArg::Schema => Self::Schema,
+            IsolationArg::Database => Self::Database,
+        }
+    }
+}
+
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
@@ -207,6 +225,10 @@ pub(crate) enum Command {
         /// [default: the configured shard with the fewest tenants; `default` without shards].
         #[arg(long, value_name = "NAME")]
         shard: Option<String>,
+        /// How new tenants are isolated: a schema each in their shard's database, or a database each on
+        /// their shard [default: `isolation` in tenantctl.toml, else schema].
+        #[arg(long, env = "TENANTCTL_ISOLATION", value_enum, value_name = "KIND")]
+        isolation: Option<IsolationArg>,
         #[command(flatten)]
         roles: RoleArgs,
         #[command(flatten)]

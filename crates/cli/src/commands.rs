@@ -5,9 +5,9 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use tenantctl_engine::{
-    Canary, Database, EngineError, ErrorKind, FanoutControl, FanoutReport, FanoutRequest, Gate, MasterRequest,
-    MasterRollback, MoveAction, MoveRequest, OrgId, ProvisionRequest, Rollout, RunContext, Selection, ShardReport,
-    ShardRequest, ShardTarget, parse_waves,
+    Canary, Database, EngineError, ErrorKind, FanoutControl, FanoutReport, FanoutRequest, Gate, Isolation,
+    MasterRequest, MasterRollback, MoveAction, MoveRequest, OrgId, ProvisionRequest, Rollout, RunContext, Selection,
+    ShardReport, ShardRequest, ShardTarget, parse_waves,
 };
 use tenantctl_lint::{FileRole, Scope};
 use tenantctl_migrations::{MigrationSet, RollbackTarget};
@@ -50,9 +50,9 @@ async fn dispatch(ctx: &Ctx<'_>, command: &Command) -> anyhow::Result<u8> {
     match command {
         Command::MigrateMaster { dry_run, run, .. } => migrate_master(ctx, run, *dry_run).await,
         Command::RollbackMaster { rollback, run, .. } => rollback_master(ctx, run, rollback).await,
-        Command::ProvisionTenant { org_ids, from_file, roles, shard, run, .. } => {
+        Command::ProvisionTenant { org_ids, from_file, roles, shard, isolation, run, .. } => {
             let orgs = read_org_ids(org_ids, from_file.as_deref())?;
-            provision(ctx, run, roles, shard.as_deref(), orgs).await
+            provision(ctx, run, roles, shard.as_deref(), isolation.map(Into::into), orgs).await
         }
         Command::MigrateTenants { selection, dry_run, allow_out_of_order, run, .. } => {
             migrate_tenants(ctx, run, selection, *dry_run, *allow_out_of_order).await
@@ -100,13 +100,28 @@ impl Ctx<'_> {
         }
     }
 
-    /// Lints the directory of `kind` for the gate in front of a run.
-    async fn gate(&self, db: &Database, settings: &Settings, kind: Kind, role: FileRole) -> anyhow::Result<Checked> {
+    /// Lints the directory of `kind` for the gate in front of a run. Tenant migrations are read for
+    /// database isolation (the tenant's database schema is its own) only when `isolation` (the run's
+    /// new tenants, or the configured default) and every tenant in the registry are database tenants.
+    async fn gate(
+        &self,
+        db: &Database,
+        settings: &Settings,
+        kind: Kind,
+        role: FileRole,
+        isolation: Isolation,
+    ) -> anyhow::Result<Checked> {
         let (dir, scope) = match kind {
             Kind::Master => (&settings.master_dir, Scope::Master),
             Kind::Tenant => (&settings.tenant_dir, Scope::Tenant),
         };
-        gate::check(db, dir, scope, role, settings.naming.prefix(), self.gate).await
+        let database_only = kind == Kind::Tenant
+            && isolation == Isolation::Database
+            && tenantctl_engine::isolations_in_use(db)
+                .await
+                .is_ok_and(|used| used.iter().all(|i| *i == Isolation::Database));
+        let own = database_only.then_some(settings.database_schema.as_str());
+        gate::check(db, dir, scope, role, settings.naming.prefix(), own, self.gate).await
     }
 
     /// The shards `migrate-master` works on (`default` only when there is a `shard_master_dir`),
@@ -115,9 +130,9 @@ impl Ctx<'_> {
         let mut targets = settings.shard_targets(self.command);
         targets.retain(|t| t.connect.is_some() || settings.shard_master_dir.is_some());
         let checked = match &settings.shard_master_dir {
-            Some(dir) if !targets.is_empty() => {
-                Some(gate::check(db, dir, Scope::Master, FileRole::Up, settings.naming.prefix(), self.gate).await?)
-            }
+            Some(dir) if !targets.is_empty() => Some(
+                gate::check(db, dir, Scope::Master, FileRole::Up, settings.naming.prefix(), None, self.gate).await?,
+            ),
             _ => None,
         };
         Ok(ShardWork { targets, checked })
@@ -240,7 +255,7 @@ async fn migrate_master(ctx: &Ctx<'_>, run: &RunArgs, dry_run: bool) -> anyhow::
     let set = load(&settings.master_dir)?;
     let shard_set = load_shard_set(&settings)?;
     let db = ctx.connect(&settings).await?;
-    let checked = ctx.gate(&db, &settings, Kind::Master, FileRole::Up).await?;
+    let checked = ctx.gate(&db, &settings, Kind::Master, FileRole::Up, Isolation::Schema).await?;
     let shard_work = ctx.shard_work(&db, &settings).await?;
     let shard_gate = shard_work.gate();
     let shard_request = |dry_run, run_id| ShardRequest {
@@ -311,7 +326,7 @@ async fn rollback_master(ctx: &Ctx<'_>, run: &RunArgs, rollback: &RollbackArgs) 
     let settings = ctx.settings(run)?;
     let set = load(&settings.master_dir)?;
     let db = ctx.connect(&settings).await?;
-    let checked = ctx.gate(&db, &settings, Kind::Master, FileRole::Down).await?;
+    let checked = ctx.gate(&db, &settings, Kind::Master, FileRole::Down, Isolation::Schema).await?;
     let run_context = ctx.run_context();
     let request = MasterRollback {
         set: &set,
@@ -332,15 +347,24 @@ async fn provision(
     run: &RunArgs,
     roles: &RoleArgs,
     shard: Option<&str>,
+    isolation: Option<Isolation>,
     orgs: Vec<OrgId>,
 ) -> anyhow::Result<u8> {
     let settings = ctx.settings(run)?;
     let roles = settings.tenant_roles(roles)?;
+    let isolation = isolation.unwrap_or(settings.isolation);
+    if isolation == Isolation::Database && roles.create {
+        return Err(InputError::new(
+            "--create-role is not available with database isolation: a tenant database already separates the \
+             tenant; grant per-database privileges yourself, or provision with --isolation schema",
+        )
+        .into());
+    }
     let shard = shard.map(|name| settings.shard_named(name)).transpose()?;
     let shards = settings.shard_targets(ctx.command);
     let set = load(&settings.tenant_dir)?;
     let db = ctx.connect(&settings).await?;
-    let checked = ctx.gate(&db, &settings, Kind::Tenant, FileRole::Up).await?;
+    let checked = ctx.gate(&db, &settings, Kind::Tenant, FileRole::Up, isolation).await?;
     let run_context = ctx.run_context();
     let progress = ctx.progress(Verb::Apply, false);
     let control = ctx.control(None);
@@ -356,6 +380,8 @@ async fn provision(
         run: &run_context,
         shards: &shards,
         shard,
+        isolation,
+        database_schema: &settings.database_schema,
     };
     let report = checked.guard(tenantctl_engine::provision(&db, request, &progress).await)?;
     ctx.finish_fanout(&progress, &report, Verb::Apply)
@@ -393,7 +419,7 @@ impl Fanout {
             Verb::Apply => FileRole::Up,
             Verb::Revert => FileRole::Down,
         };
-        let checked = ctx.gate(&db, &settings, Kind::Tenant, role).await?;
+        let checked = ctx.gate(&db, &settings, Kind::Tenant, role, settings.isolation).await?;
         Ok(Self {
             checked,
             shards: settings.shard_targets(ctx.command),

@@ -35,6 +35,7 @@ pub(crate) async fn check(
     scope: Scope,
     role: FileRole,
     tenant_prefix: &str,
+    tenant_database_schema: Option<&str>,
     args: GateArgs,
 ) -> anyhow::Result<Checked> {
     let pg_version = db.server_major_version().await?;
@@ -42,7 +43,12 @@ pub(crate) async fn check(
     for input in &mut inputs {
         input.scope = input.scope.or(Some(scope));
     }
-    let options = LintOptions { pg_version, scope, tenant_prefix: tenant_prefix.to_owned() };
+    let options = LintOptions {
+        pg_version,
+        scope,
+        tenant_prefix: tenant_prefix.to_owned(),
+        tenant_database_schema: tenant_database_schema.map(str::to_owned),
+    };
     let report = tenantctl_lint::lint(&inputs, &options);
     let kind = match role {
         FileRole::Up => FileKind::Up,

@@ -4,9 +4,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use tenantctl_engine::Isolation;
 use tenantctl_lint::{LintInput, LintOptions, Scope, Verdict};
 
-use crate::args::{Format, GlobalArgs, RunArgs};
+use crate::args::{Format, GlobalArgs, IsolationArg, RunArgs};
 use crate::exit::{self, InputError};
 use crate::settings::Settings;
 
@@ -21,6 +22,12 @@ pub(crate) struct LintArgs {
     /// The PostgreSQL major version the migrations will run on.
     #[arg(long, value_name = "N", default_value_t = 15, value_parser = clap::value_parser!(u32).range(10..=30))]
     pg_version: u32,
+    /// Which isolation the tenant migrations serve: with `database`, the schema of each tenant's own
+    /// database (`tenant_database_schema`, `public` by default) is the tenant's, and a tenant migration
+    /// may name it; a fleet mixing both is linted as `schema`, the stricter reading [default:
+    /// `isolation` in tenantctl.toml, else schema].
+    #[arg(long, env = "TENANTCTL_ISOLATION", value_enum, value_name = "KIND")]
+    isolation: Option<IsolationArg>,
     /// Print the rule catalog (a Markdown table; JSON with --format json).
     #[arg(long, conflicts_with_all = ["paths", "explain"])]
     list_rules: bool,
@@ -56,6 +63,10 @@ pub(crate) fn run(global: &GlobalArgs, args: &LintArgs) -> anyhow::Result<u8> {
         pg_version: args.pg_version,
         scope: Scope::Tenant,
         tenant_prefix: settings.naming.prefix().to_owned(),
+        tenant_database_schema: match args.isolation.map_or(settings.isolation, Into::into) {
+            Isolation::Database => Some(settings.database_schema.as_str().to_owned()),
+            Isolation::Schema => None,
+        },
     };
     let report = tenantctl_lint::lint(&inputs, &options);
     match json {

@@ -261,6 +261,10 @@ pub(crate) fn status_text(out: &mut dyn Write, report: &StatusReport) -> io::Res
     let by_status: Vec<String> = report.tenants.by_status.iter().map(|(s, n)| format!("{s} {n}")).collect();
     writeln!(out, "tenants: {} ({})", report.tenants.total, by_status.join(", "))?;
     writeln!(out, "behind:  {} tenant(s) without every tenant migration", report.tenants.behind)?;
+    if report.tenants.by_isolation.get("database").is_some_and(|n| *n > 0) {
+        let by: Vec<String> = report.tenants.by_isolation.iter().map(|(i, n)| format!("{i} {n}")).collect();
+        writeln!(out, "isolation: {}", by.join(", "))?;
+    }
     if !report.failed.is_empty() {
         writeln!(out, "failed tenants:")?;
         for f in &report.failed {
@@ -286,6 +290,10 @@ pub(crate) fn tenant_json(detail: &TenantDetail) -> Value {
     json!({
         "org_id": detail.tenant.org_id,
         "schema": detail.tenant.schema,
+        "isolation": detail.tenant.isolation(),
+        "database": detail.tenant.database.as_ref().map(|d| &d.name),
+        "database_schema": detail.tenant.database.as_ref().map(|d| &d.schema),
+        "shard": detail.tenant.shard,
         "status": detail.tenant.status,
         "role": detail.tenant.role,
         "last_error": detail.last_error,
@@ -298,6 +306,10 @@ pub(crate) fn tenant_json(detail: &TenantDetail) -> Value {
 pub(crate) fn tenant_text(out: &mut dyn Write, detail: &TenantDetail) -> io::Result<()> {
     let t = &detail.tenant;
     writeln!(out, "{} ({}): {}", t.org_id, t.schema, t.status.as_str())?;
+    match &t.database {
+        Some(d) => writeln!(out, "isolation: database {} on shard {}, schema {}", d.name, t.shard, d.schema)?,
+        None => writeln!(out, "isolation: schema on shard {}", t.shard)?,
+    }
     if let Some(role) = &t.role {
         writeln!(out, "role: {role} (its migrations run as it)")?;
     }

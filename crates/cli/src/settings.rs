@@ -10,7 +10,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use tenantctl_engine::{
-    ConnectSettings, DEFAULT_SHARD, Password, PgTools, RunSettings, SchemaNaming, ShardTarget, TenantRoles,
+    ConnectSettings, DEFAULT_SHARD, Isolation, Password, PgTools, RunSettings, SchemaName, SchemaNaming, ShardTarget,
+    TenantRoles,
 };
 
 use crate::args::{GlobalArgs, RoleArgs, RunArgs};
@@ -41,6 +42,8 @@ struct FileConfig {
     transaction_pooler: Option<bool>,
     shard_master_dir: Option<PathBuf>,
     pg_bin_dir: Option<PathBuf>,
+    isolation: Option<String>,
+    tenant_database_schema: Option<String>,
     #[serde(default)]
     shards: BTreeMap<String, ShardFile>,
 }
@@ -77,6 +80,10 @@ pub(crate) struct Settings {
     pub(crate) shard_master_dir: Option<PathBuf>,
     /// The shards listed in the file or the environment, by name.
     shards: Vec<ShardConfig>,
+    /// How new tenants are isolated (`isolation`), unless `--isolation` says otherwise.
+    pub(crate) isolation: Isolation,
+    /// Database isolation: the schema in each new tenant's database (`tenant_database_schema`).
+    pub(crate) database_schema: SchemaName,
     /// Tenant roles as the file sets them; [`Settings::tenant_roles`] lays the flags over them.
     roles: TenantRoles,
     /// Where pg_dump and pg_restore are (`TENANTCTL_PG_BIN_DIR`, `pg_bin_dir`); `None`: on PATH.
@@ -157,6 +164,11 @@ impl Settings {
                 .filter(|d| !d.is_empty())
                 .map(PathBuf::from)
                 .or_else(|| file.pg_bin_dir.map(|d| base.join(d))),
+            isolation: match std::env::var("TENANTCTL_ISOLATION") {
+                Ok(value) => parse_isolation(Some(&value), "TENANTCTL_ISOLATION")?,
+                Err(_) => parse_isolation(file.isolation.as_deref(), "config key `isolation`")?,
+            },
+            database_schema: parse_database_schema(file.tenant_database_schema.as_deref())?,
         })
     }
 
@@ -249,6 +261,27 @@ impl Settings {
             password: password.map(Password::new),
         }
     }
+}
+
+/// The default isolation of new tenants, from `TENANTCTL_ISOLATION` or the file's `isolation` (`source`
+/// names which); `--isolation` overrides it per command.
+fn parse_isolation(value: Option<&str>, source: &str) -> Result<Isolation, InputError> {
+    match value {
+        None | Some("schema") => Ok(Isolation::Schema),
+        Some("database") => Ok(Isolation::Database),
+        Some(other) => Err(InputError::new(format!("{source}: `{other}` is neither \"schema\" nor \"database\""))),
+    }
+}
+
+/// `tenant_database_schema` of the file: a plain lowercase identifier, `public` by default.
+fn parse_database_schema(value: Option<&str>) -> Result<SchemaName, InputError> {
+    let name = value.unwrap_or("public");
+    SchemaName::new(name).ok_or_else(|| {
+        InputError::new(format!(
+            "config key `tenant_database_schema`: `{name}` is not a plain lowercase identifier ([a-z_][a-z0-9_]*, \
+             at most 63 bytes)"
+        ))
+    })
 }
 
 /// The shards of the file, with their URLs set or overridden (or new shards defined) by
@@ -474,6 +507,17 @@ mod tests {
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn isolation_and_the_tenant_database_schema_default_and_refuse_bad_values() {
+        let key = "config key `isolation`";
+        assert_eq!(parse_isolation(None, key).unwrap(), Isolation::Schema);
+        assert_eq!(parse_isolation(Some("database"), key).unwrap(), Isolation::Database);
+        assert!(parse_isolation(Some("Database"), key).unwrap_err().to_string().contains(key));
+        assert_eq!(parse_database_schema(None).unwrap().as_str(), "public");
+        assert_eq!(parse_database_schema(Some("app")).unwrap().as_str(), "app");
+        assert!(parse_database_schema(Some("a-b")).is_err());
     }
 
     #[test]

@@ -75,7 +75,18 @@ COMMENT ON COLUMN public.tenants.moving_to IS
 COMMENT ON COLUMN public.tenants.moved_from IS
     'the shard that still holds the copy an earlier move-tenant left behind (dropped by move-tenant --drop-source)';
 "#,
+    r#"
+ALTER TABLE public.tenants ADD COLUMN database_name text, ADD COLUMN database_schema text,
+    ADD CONSTRAINT tenants_database_schema_check CHECK ((database_name IS NULL) = (database_schema IS NULL));
+COMMENT ON COLUMN public.tenants.database_name IS
+    'database isolation: the tenant''s own database on its shard; NULL = schema isolation (schema_name in the shard''s database)';
+COMMENT ON COLUMN public.tenants.database_schema IS
+    'database isolation: the schema inside database_name that holds the tenant''s migrations and tracking table';
+"#,
 ];
+
+/// The bootstrap step that adds `database_name` and `database_schema` (database isolation).
+pub(crate) const DATABASE_ISOLATION: i32 = 5;
 
 /// The newest bootstrap version this build knows.
 pub(crate) fn latest() -> i32 {
@@ -144,4 +155,15 @@ pub(crate) async fn upgrade(conn: &mut PgConnection) -> Result<usize, EngineErro
     }
     tx.commit().await.context("committing the bootstrap")?;
     Ok(ran)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_database_isolation_step_is_the_one_adding_its_columns() {
+        let step = usize::try_from(DATABASE_ISOLATION - 1).expect("a step number");
+        assert!(STEPS[step].contains("ADD COLUMN database_name"), "renumbered? {}", STEPS[step]);
+    }
 }

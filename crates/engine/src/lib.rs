@@ -35,6 +35,7 @@ mod sharded;
 mod shards;
 mod statements;
 mod status;
+mod tenant_database;
 mod tenants;
 mod tracking;
 mod verify;
@@ -50,7 +51,7 @@ pub use master::{MasterReport, MasterRequest, MasterRollback, MasterStep, migrat
 pub use moving::{MoveAction, MoveOutcome, MoveReport, MoveRequest, move_tenant};
 pub use offboard::{OffboardReport, archive_tenant, drop_tenant};
 pub use provision::{ProvisionRequest, provision};
-pub use registry::{Selection, Tenant, TenantStatus};
+pub use registry::{Isolation, Selection, Tenant, TenantDatabase, TenantStatus, isolations_in_use};
 pub use rollout::{Canary, Rollout, RolloutError, parse_waves};
 pub use runs::RunContext;
 pub use schema_copy::PgTools;

@@ -59,7 +59,7 @@ async fn prepare(conn: &mut PgConnection, job: Job<'_>, tenant: &Tenant, script:
              set_config('statement_timeout', $4, false), set_config('client_min_messages', 'warning', false)) s",
     )
     .bind(locks::tenant(&tenant.schema))
-    .bind(format!("{}, public", tenant.schema.quoted()))
+    .bind(format!("{}, public", tenant.home().quoted()))
     .bind(pg_duration(Some(lock_timeout)))
     .bind(pg_duration(script.statement_timeout.or(job.settings.statement_timeout)))
     .fetch_one(conn)
@@ -69,7 +69,7 @@ async fn prepare(conn: &mut PgConnection, job: Job<'_>, tenant: &Tenant, script:
 
 async fn locked_run(conn: &mut PgConnection, work: &Work<'_>) -> Result<Option<Step>, Failure> {
     let Work { job, tenant, progress, migration, script, completes, role } = *work;
-    let table = TrackingTable::tenant(&tenant.schema);
+    let table = TrackingTable::tenant(tenant.home());
     let rows = table.read_if_exists(conn).await.map_err(|e| Failure::db(Some("reading the tracking table"), &e))?;
     let applied: Vec<Version> = rows.iter().map(|r| r.version).collect();
     let up = matches!(job.direction, Direction::Up { .. });
@@ -90,7 +90,7 @@ async fn locked_run(conn: &mut PgConnection, work: &Work<'_>) -> Result<Option<S
     let record = |e: sqlx::Error| Failure::db(Some(&format!("{}: recording it", script.file_name())), &e);
     // The bookkeeping names the tracking table unqualified.
     query("SELECT set_config('search_path', $1, true)")
-        .bind(tenant.schema.quoted())
+        .bind(tenant.home().quoted())
         .execute(&mut *tx)
         .await
         .map_err(record)?;

@@ -10,7 +10,9 @@ use crate::registry::{self, COLUMNS, Tenant, TenantStatus, tenant_from_row};
 use crate::settings::{RunSettings, pg_duration};
 use crate::sharded::ShardPools;
 use crate::statements::{in_transaction, query, query_as};
-use crate::{Database, EngineError, OrgId, RunContext, ShardTarget, Summary, error::Context, locks, roles, runs};
+use crate::{
+    Database, EngineError, OrgId, RunContext, ShardTarget, Summary, error::Context, locks, roles, runs, tenant_database,
+};
 
 /// What an off-boarding command did.
 #[derive(Debug, Clone, Serialize)]
@@ -49,25 +51,52 @@ fn refuse_moving(tenant: &Tenant) -> Result<(), EngineError> {
     }
 }
 
-/// Where the tenant's schema is: the control database, or a pool opened on its shard.
+/// Where the tenant's schema is: the control database, or a pool opened on its shard; and, for a
+/// tenant of database isolation, a pool of one connection to its database.
 struct Home<'a> {
     pools: ShardPools<'a>,
     control: &'a Database,
+    database: Option<PgPool>,
 }
 
 impl<'a> Home<'a> {
     async fn open(control: &'a Database, tenant: &Tenant, shards: &[ShardTarget]) -> Result<Self, EngineError> {
         let pools = ShardPools::open(control, shards, [tenant.shard.as_str()]).await;
-        if let Err(error) = pools.pool(&tenant.shard) {
-            pools.close().await;
-            return Err(error);
-        }
-        Ok(Self { pools, control })
+        let shard = match pools.pool(&tenant.shard) {
+            Ok(shard) => shard,
+            Err(error) => {
+                pools.close().await;
+                return Err(error);
+            }
+        };
+        let database = match &tenant.database {
+            None => None,
+            Some(d) => match tenant_database::open(shard, &d.name).await {
+                Ok(pool) => Some(pool),
+                Err(error) => {
+                    pools.close().await;
+                    return Err(EngineError::Database { context: format!("connecting to database {}", d.name), error });
+                }
+            },
+        };
+        Ok(Self { pools, control, database })
     }
 
     /// The pool of the tenant's shard.
-    fn pool(&self, tenant: &Tenant) -> &PgPool {
+    fn shard(&self, tenant: &Tenant) -> &PgPool {
         self.pools.pool(&tenant.shard).unwrap_or(self.control.pool())
+    }
+
+    /// The pool of the tenant's own database, or of its shard.
+    fn pool(&self, tenant: &Tenant) -> &PgPool {
+        self.database.as_ref().unwrap_or_else(|| self.shard(tenant))
+    }
+
+    async fn close(&self) {
+        if let Some(database) = &self.database {
+            database.close().await;
+        }
+        self.pools.close().await;
     }
 }
 
@@ -88,7 +117,7 @@ pub async fn archive_tenant(
         let home = Home::open(db, &tenant, shards).await?;
         runs::start(db.pool(), run).await?;
         let result = archive_locked(&home, &tenant).await;
-        home.pools.close().await;
+        home.close().await;
         finish(db, run, result.is_ok()).await?;
         result?;
         tenant.status = TenantStatus::Archived;
@@ -173,7 +202,7 @@ pub async fn drop_tenant(
     let home = Home::open(db, &tenant, shards).await?;
     runs::start(db.pool(), run).await?;
     let outcome = drop_in(&home, &tenant, settings, run).await;
-    home.pools.close().await;
+    home.close().await;
     finish(db, run, outcome.is_ok()).await?;
     outcome?;
     Ok(OffboardReport { run_id: run.run_id, tenant, changed: true })
@@ -191,6 +220,18 @@ async fn drop_in(
     let mut tx = home.pool(tenant).begin().await.context("starting the drop")?;
     if !try_lock(&mut tx, tenant, Some(settings)).await? {
         return Err(EngineError::Busy { org_id: tenant.org_id.clone() });
+    }
+    if let (Some(database), Some(pool)) = (&tenant.database, &home.database) {
+        // No run holds the tenant, and none starts one on an ARCHIVED tenant: its database goes, with any
+        // session still connected to it (WITH (FORCE), PostgreSQL 13 or newer).
+        tx.rollback().await.context("releasing the tenant's lock")?;
+        pool.close().await;
+        tenant_database::drop_database(home.shard(tenant), &database.name)
+            .await
+            .context(format!("dropping database {}", database.name))?;
+        return in_transaction(home.control.pool(), async |conn| record_drop(conn, tenant, run).await)
+            .await
+            .context("recording the drop in the registry");
     }
     drop_schema(&mut tx, tenant).await?;
     if tenant.remote() {
@@ -225,7 +266,8 @@ async fn drop_schema(conn: &mut PgConnection, tenant: &Tenant) -> Result<(), Eng
 async fn record_drop(conn: &mut PgConnection, tenant: &Tenant, run: &RunContext) -> Result<(), sqlx::Error> {
     query(
         "UPDATE public.tenants SET schema_version = NULL, migration_count = NULL, updated_at = clock_timestamp(), \
-         role_name = NULL, note = format('schema %s%s dropped at %s by run %s', schema_name, \
+         role_name = NULL, note = format('%s %s%s dropped at %s by run %s', \
+         CASE WHEN database_name IS NULL THEN 'schema' ELSE 'database' END, schema_name, \
          ' and role ' || role_name, clock_timestamp(), $2::text) WHERE id = $1",
     )
     .bind(tenant.id)

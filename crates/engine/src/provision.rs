@@ -10,14 +10,15 @@ use tenantctl_migrations::MigrationSet;
 use crate::error::describe;
 use crate::fanout::{Budget, FanoutControl, Target, untouched};
 use crate::recycle::Recycler;
-use crate::registry::{COLUMNS, Tenant, TenantStatus, tenant_from_row};
+use crate::registry::{self, COLUMNS, Isolation, Tenant, TenantDatabase, TenantStatus, tenant_from_row};
 use crate::runner::{self, Direction, Job};
 use crate::sharded::{ShardPools, fan_out_shards};
-use crate::statements::{per_tenant, query};
+use crate::statements::{in_transaction, per_tenant, query};
 use crate::tenants::{FanoutReport, Recorded, run_recorded};
 use crate::{
     Database, EngineError, Gate, OrgId, Outcome, Reporter, RunContext, RunSettings, SchemaName, SchemaNaming,
     ShardTarget, TenantResult, TenantRoles, bootstrap, central::Central, error::Context, extensions, placement, roles,
+    tenant_database,
 };
 
 /// Everything provisioning needs besides the database.
@@ -43,6 +44,10 @@ pub struct ProvisionRequest<'a> {
     pub run: &'a RunContext,
     /// The configured shards.
     pub shards: &'a [ShardTarget],
+    /// How new tenants are isolated: a schema each, or a database each (`database_schema` in it).
+    pub isolation: Isolation,
+    /// Database isolation: the schema inside each new tenant's database that holds its migrations.
+    pub database_schema: &'a SchemaName,
     /// The shard new orgs go to (`--shard`, a configured shard or `default`); `None`: the configured
     /// shard with the fewest tenants, or `default` when none is configured.
     pub shard: Option<&'a str>,
@@ -52,6 +57,7 @@ struct NewTenant {
     org_id: OrgId,
     schema: SchemaName,
     shard: String,
+    database: Option<TenantDatabase>,
 }
 
 impl Target for NewTenant {
@@ -74,6 +80,11 @@ pub async fn provision(
     request: ProvisionRequest<'_>,
     reporter: &dyn Reporter,
 ) -> Result<FanoutReport, EngineError> {
+    if request.isolation == Isolation::Database && request.roles.create {
+        return Err(EngineError::TenantRoles(
+            "tenant roles are not available with database isolation: the database separates the tenant".into(),
+        ));
+    }
     let mut conn = db.pool().acquire().await.context("connecting")?;
     bootstrap::require(&mut conn).await?;
     let central = Central::load(db.pool()).await?;
@@ -94,7 +105,13 @@ pub async fn provision(
     let targets: Vec<NewTenant> = orgs
         .into_iter()
         .zip(shards)
-        .map(|(org_id, shard)| NewTenant { schema: request.naming.schema_for(&org_id), org_id, shard })
+        .map(|(org_id, shard)| {
+            let schema = request.naming.schema_for(&org_id);
+            // The database is named like the schema would be: one hash identity for both kinds.
+            let database = (request.isolation == Isolation::Database)
+                .then(|| TenantDatabase { name: schema.as_str().to_owned(), schema: request.database_schema.clone() });
+            NewTenant { schema, org_id, shard, database }
+        })
         .collect();
     let needed = targets.iter().map(|t| t.shard.as_str());
     ShardPools::scoped(db, request.shards, needed, async |pools| {
@@ -138,15 +155,28 @@ async fn provision_on(
             |c| c,
             &budget,
             reporter,
-            move |pool, t| provision_one(Job { pool, ..job }, t),
+            move |pool, t| provision_one(Job { pool, ..job }, t, request.extensions),
         )
     })
     .await
 }
 
-async fn provision_one(job: Job<'_>, new: &NewTenant) -> TenantResult {
+async fn provision_one(job: Job<'_>, new: &NewTenant, extensions: &[String]) -> TenantResult {
     let finished = |outcome, error: Option<String>, reason: Option<&str>| {
         untouched(new, outcome, error, reason.map(str::to_owned))
+    };
+    // Looked up before registering: a database that exists before the org has a row is not ours (ours
+    // is created only after its row). Looked up after, it might be one that a concurrent run
+    // provisioning the same org has just created.
+    let found_before = match &new.database {
+        None => false,
+        Some(d) => match tenant_database::exists(job.pool, &d.name).await {
+            Ok(found) => found,
+            Err(e) => {
+                let error = format!("looking up database {} on shard {}: {}", d.name, new.shard, describe(&e));
+                return finished(Outcome::Failed, Some(error), None);
+            }
+        },
     };
     match register(job.control, new, job.settings).await {
         Err(e) => finished(Outcome::Failed, Some(format!("registering the tenant: {}", describe(&e))), None),
@@ -173,7 +203,50 @@ async fn provision_one(job: Job<'_>, new: &NewTenant) -> TenantResult {
             Some(format!("registered on shard {} by another run meanwhile: provision it again", t.shard)),
             None,
         ),
+        Ok(Registered::New(tenant)) if found_before => {
+            finished(Outcome::Failed, Some(foreign(job, &tenant).await), None)
+        }
+        Ok(Registered::Existing(tenant) | Registered::New(tenant)) if tenant.database.is_some() => {
+            provision_database(job, &tenant, extensions).await
+        }
         Ok(Registered::Existing(tenant) | Registered::New(tenant)) => runner::run(job, &tenant).await,
+    }
+}
+
+/// A database of the new tenant's name was on its shard before the org had a row: it is not ours. The
+/// row just inserted is removed again, and the org refused.
+async fn foreign(job: Job<'_>, tenant: &Tenant) -> String {
+    let name = tenant.database.as_ref().map_or(tenant.schema.as_str(), |d| d.name.as_str());
+    let forgotten = in_transaction(job.control, async |conn| {
+        query("DELETE FROM public.tenants WHERE id = $1 AND status = 'PROVISIONING'")
+            .bind(tenant.id)
+            .execute(conn)
+            .await
+    })
+    .await;
+    let also = forgotten.err().map(|e| format!("; removing its registry row also failed: {}", describe(&e)));
+    format!(
+        "database {name} already exists on shard {} but belongs to no tenant of this registry (made by hand, or \
+         another registry's tenant): the org was not registered; drop or rename that database, or give this \
+         registry its own schema_prefix{}",
+        tenant.shard,
+        also.unwrap_or_default()
+    )
+}
+
+/// Creates (or, resuming, reuses) the tenant's database, then runs its migrations there; a failure to
+/// create it marks the tenant FAILED, as a failing migration does.
+async fn provision_database(job: Job<'_>, tenant: &Tenant, extensions: &[String]) -> TenantResult {
+    let started = std::time::Instant::now();
+    match tenant_database::create(job.pool, tenant, extensions, job.reporter).await {
+        Ok(()) => runner::run(job, tenant).await,
+        Err(failure) => {
+            let message = match registry::mark_failed(job.control, tenant.id, &failure.message).await {
+                Ok(()) => failure.message,
+                Err(e) => format!("{}; marking it FAILED also failed: {}", failure.message, describe(&e)),
+            };
+            TenantResult { elapsed: started.elapsed(), ..untouched(tenant, Outcome::Failed, Some(message), None) }
+        }
     }
 }
 
@@ -190,14 +263,16 @@ async fn register(pool: &PgPool, new: &NewTenant, settings: &RunSettings) -> Res
 
 async fn register_in(conn: &mut PgConnection, new: &NewTenant, keep_prepared: bool) -> Result<Registered, sqlx::Error> {
     let insert = format!(
-        "INSERT INTO public.tenants (org_id, schema_name, shard) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING \
-         RETURNING {COLUMNS}"
+        "INSERT INTO public.tenants (org_id, schema_name, shard, database_name, database_schema) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
     );
     let inserted = query(AssertSqlSafe(insert))
         .persistent(keep_prepared)
         .bind(new.org_id.as_str())
         .bind(new.schema.as_str())
         .bind(&new.shard)
+        .bind(new.database.as_ref().map(|d| d.name.as_str()))
+        .bind(new.database.as_ref().map(|d| d.schema.as_str()))
         .fetch_optional(&mut *conn)
         .await?;
     if let Some(row) = inserted {

@@ -58,15 +58,61 @@ pub struct Tenant {
     /// Its own role (`provision-tenant --create-role`), which its migrations run as and which owns
     /// what they create; `None`: they run as the connecting user.
     pub role: Option<String>,
-    /// The shard that holds its schema ([`crate::DEFAULT_SHARD`]: the control database).
+    /// The shard that holds its schema or database ([`crate::DEFAULT_SHARD`]: the control database's server).
     pub shard: String,
+    /// Database isolation: its own database on its shard; `None`: its schema is in the shard's database.
+    pub database: Option<TenantDatabase>,
+}
+
+/// Where a tenant of database isolation lives: its own database, and the schema in it that holds
+/// its migrations and tracking table (recorded per tenant: the configured schema may change later).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TenantDatabase {
+    /// The database's name (the tenant's identity `tid_<hash>`, as its schema name would be).
+    pub name: String,
+    /// The schema inside it (`public` unless configured otherwise).
+    pub schema: SchemaName,
 }
 
 impl Tenant {
-    /// Whether its schema is on another server than the registry: its transaction and the registry
-    /// update then cannot commit together.
+    /// Whether its transaction runs in another database than the registry's (another server, or
+    /// its own database): its transaction and the registry update then cannot commit together.
     pub(crate) fn remote(&self) -> bool {
-        self.shard != crate::DEFAULT_SHARD
+        self.shard != crate::DEFAULT_SHARD || self.database.is_some()
+    }
+
+    /// The schema its migrations run in: its own schema, or the configured one of its database.
+    pub(crate) fn home(&self) -> &SchemaName {
+        self.database.as_ref().map_or(&self.schema, |d| &d.schema)
+    }
+
+    /// How it is isolated.
+    pub fn isolation(&self) -> Isolation {
+        match self.database {
+            None => Isolation::Schema,
+            Some(_) => Isolation::Database,
+        }
+    }
+}
+
+/// How a tenant is isolated from the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolation {
+    /// A schema of its own in its shard's database (the default).
+    #[default]
+    Schema,
+    /// A database of its own on its shard.
+    Database,
+}
+
+impl Isolation {
+    /// The name used in configuration, flags and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Schema => "schema",
+            Self::Database => "database",
+        }
     }
 }
 
@@ -97,7 +143,7 @@ impl crate::fanout::Target for Tenant {
 }
 
 /// The registry columns [`tenant_from_row`] reads.
-pub(crate) const COLUMNS: &str = "id, org_id, schema_name, status, role_name, shard";
+pub(crate) const COLUMNS: &str = "id, org_id, schema_name, status, role_name, shard, database_name, database_schema";
 
 pub(crate) fn tenant_from_row(row: &PgRow) -> Result<Tenant, sqlx::Error> {
     let schema: String = row.try_get("schema_name")?;
@@ -111,7 +157,35 @@ pub(crate) fn tenant_from_row(row: &PgRow) -> Result<Tenant, sqlx::Error> {
             .ok_or_else(|| sqlx::Error::Decode(format!("registry holds an unknown status `{status}`").into()))?,
         role: row.try_get("role_name")?,
         shard: row.try_get("shard")?,
+        database: database_from_row(row)?,
     })
+}
+
+fn database_from_row(row: &PgRow) -> Result<Option<TenantDatabase>, sqlx::Error> {
+    let name: Option<String> = row.try_get("database_name")?;
+    let schema: Option<String> = row.try_get("database_schema")?;
+    let (Some(name), Some(schema)) = (name, schema) else { return Ok(None) };
+    let schema = SchemaName::new(&schema).ok_or_else(|| {
+        sqlx::Error::Decode(format!("registry holds an invalid database schema name `{schema}`").into())
+    })?;
+    Ok(Some(TenantDatabase { name, schema }))
+}
+
+/// The isolations of the tenants in the registry that are not ARCHIVED: the gate reads tenant
+/// migrations the stricter way when any tenant is a schema. An error (no registry yet, or an older
+/// one) is the caller's to read the strict way.
+pub async fn isolations_in_use(db: &crate::Database) -> Result<Vec<Isolation>, EngineError> {
+    let rows = sqlx::raw_sql(
+        "SELECT DISTINCT database_name IS NOT NULL FROM public.tenants WHERE status <> 'ARCHIVED' ORDER BY 1",
+    )
+    .fetch_all(db.pool())
+    .await
+    .context("reading the tenant registry")?;
+    rows.iter()
+        .map(|row| row.try_get::<bool, _>(0))
+        .map(|database| database.map(|d| if d { Isolation::Database } else { Isolation::Schema }))
+        .collect::<Result<_, _>>()
+        .context("reading the tenant registry")
 }
 
 /// The registry's mirror values for a tenant that has every migration of `set`.

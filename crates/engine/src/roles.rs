@@ -124,7 +124,7 @@ async fn record_role(control: &PgPool, tenant: &Tenant, role: &str) -> Result<()
 
 /// Creates the tenant's schema, owned by the connecting user; its migrations run as that user.
 async fn plain_schema(conn: &mut PgConnection, tenant: &Tenant) -> Result<Option<String>, Failure> {
-    let sql = format!("CREATE SCHEMA IF NOT EXISTS {}", tenant.schema.quoted());
+    let sql = format!("CREATE SCHEMA IF NOT EXISTS {}", tenant.home().quoted());
     run(conn, &sql, "creating the schema").await?;
     Ok(None)
 }

@@ -22,7 +22,7 @@ use crate::registry::{self, Tenant, TenantStatus};
 use crate::settings::{RunSettings, TenantRoles, pg_duration};
 use crate::statements::{query, query_as, query_scalar};
 use crate::tracking::{AppliedRow, Ran, TrackingTable, next_batch};
-use crate::{locks, no_transaction, roles};
+use crate::{locks, no_transaction, roles, tenant_database};
 
 /// What to do to each tenant.
 #[derive(Debug, Clone, Copy)]
@@ -140,7 +140,36 @@ pub(crate) struct Progress {
 }
 
 /// Runs the job on one tenant, step by step, with retries; a final failure marks the tenant FAILED.
+/// A tenant of database isolation is reached on a connection of its own to its database, closed
+/// when the tenant is done.
 pub(crate) async fn run(job: Job<'_>, tenant: &Tenant) -> TenantResult {
+    let Some(database) = &tenant.database else {
+        return run_on(job, tenant).await;
+    };
+    let started = Instant::now();
+    match tenant_database::open(job.pool, &database.name).await {
+        Ok(pool) => {
+            let result = run_on(Job { pool: &pool, ..job }, tenant).await;
+            pool.close().await;
+            result
+        }
+        Err(e) => {
+            let failure = match tenant_database::is_missing(&e) {
+                true => Failure::fatal(format!(
+                    "database {} does not exist on shard {}, though the registry lists the tenant as {} (dropped by \
+                     hand? see `tenantctl verify`)",
+                    database.name,
+                    tenant.shard,
+                    tenant.status.as_str()
+                )),
+                false => Failure::unreachable(tenant, Some("connecting to the tenant's database"), &e),
+            };
+            finish(job, tenant, started, Vec::new(), Err(failure)).await
+        }
+    }
+}
+
+async fn run_on(job: Job<'_>, tenant: &Tenant) -> TenantResult {
     let started = Instant::now();
     let mut progress = Progress::default();
     let mut versions = Vec::new();
@@ -156,6 +185,17 @@ pub(crate) async fn run(job: Job<'_>, tenant: &Tenant) -> TenantResult {
             Err(f) => break Err(f),
         }
     };
+    finish(job, tenant, started, versions, result).await
+}
+
+/// The tenant's result; a failure marks it FAILED (unless only planning).
+async fn finish(
+    job: Job<'_>,
+    tenant: &Tenant,
+    started: Instant,
+    versions: Vec<Version>,
+    result: Result<Option<&str>, Failure>,
+) -> TenantResult {
     let mut plan_error = None;
     let (outcome, error, reason) = match result {
         Ok(None) => (Outcome::Succeeded, None, None),
@@ -381,7 +421,7 @@ async fn locked_work<'m>(
     conn: &mut PgConnection,
     progress: &mut Progress,
 ) -> Result<InTransaction<'m>, Failure> {
-    let table = TrackingTable::tenant(&tenant.schema);
+    let table = TrackingTable::tenant(tenant.home());
     let role = match job.direction {
         Direction::Up { create_schema: Some(roles), .. } if !job.plan_only => {
             roles::create_schema(conn, tenant, roles, job.control).await?
@@ -395,7 +435,7 @@ async fn locked_work<'m>(
     .map_err(|e| match e.as_database_error().and_then(|d| d.code()).as_deref() {
         Some("3F000") => Failure::fatal(format!(
             "schema {} does not exist, though the registry lists the tenant as {} (dropped by hand? see `tenantctl verify`)",
-            tenant.schema,
+            tenant.home(),
             tenant.status.as_str()
         )),
         _ => Failure::db(Some("reading the tracking table"), &e),
@@ -512,7 +552,7 @@ async fn prepare(conn: &mut PgConnection, tenant: &Tenant, settings: &RunSetting
     let statement = query_as(AssertSqlSafe(sql))
         .persistent(settings.keep_prepared())
         .bind(locks::tenant(&tenant.schema))
-        .bind(format!("{}, public", tenant.schema.quoted()))
+        .bind(format!("{}, public", tenant.home().quoted()))
         .bind(pg_duration(Some(settings.lock_timeout)))
         .bind(pg_duration(settings.statement_timeout));
     let statement = if tenant.remote() { statement } else { statement.bind(tenant.id) };

@@ -8,11 +8,11 @@ use serde::Serialize;
 use sqlx::{AssertSqlSafe, PgConnection, Row};
 use tenantctl_migrations::{MigrationSet, Version};
 
-use crate::registry::{COLUMNS, Tenant, TenantStatus, tenant_from_row, up_to_date_mirror};
+use crate::registry::{COLUMNS, Isolation, Tenant, TenantStatus, tenant_from_row, up_to_date_mirror};
 use crate::sharded::ShardPools;
 use crate::statements::{query, query_as, query_scalar};
 use crate::tracking::{AppliedRow, TrackingTable};
-use crate::{Database, EngineError, OrgId, ShardTarget, bootstrap, error::Context};
+use crate::{Database, EngineError, OrgId, ShardTarget, bootstrap, error::Context, tenant_database};
 
 /// The master schema's state.
 #[derive(Debug, Clone, Serialize)]
@@ -32,6 +32,8 @@ pub struct TenantCounts {
     pub by_status: BTreeMap<&'static str, i64>,
     /// ACTIVE and FAILED tenants without every tenant migration.
     pub behind: i64,
+    /// Per isolation (`schema`, `database`), zeros included.
+    pub by_isolation: BTreeMap<&'static str, i64>,
 }
 
 /// A FAILED tenant and why.
@@ -107,7 +109,8 @@ async fn status_in(
     master_set: &MigrationSet,
     tenant_set: &MigrationSet,
 ) -> Result<StatusReport, EngineError> {
-    let initialized = bootstrap::current(conn).await? > 0;
+    let bootstrapped = bootstrap::current(conn).await?;
+    let initialized = bootstrapped > 0;
     let applied = match initialized {
         true => TrackingTable::master().read_if_exists(conn).await.context("reading master migrations")?,
         false => Vec::new(),
@@ -115,8 +118,10 @@ async fn status_in(
     let master =
         MasterStatus { version: applied.iter().map(|r| r.version).max(), pending: pending(master_set, &applied) };
     let mut by_status: BTreeMap<&'static str, i64> = TenantStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    let mut by_isolation: BTreeMap<&'static str, i64> =
+        [Isolation::Schema, Isolation::Database].iter().map(|i| (i.as_str(), 0)).collect();
     if !initialized {
-        let tenants = TenantCounts { total: 0, by_status, behind: 0 };
+        let tenants = TenantCounts { total: 0, by_status, behind: 0, by_isolation };
         return Ok(StatusReport { initialized, master, tenants, failed: Vec::new(), recent_runs: Vec::new() });
     }
     let counts: Vec<(String, i64)> = query_as("SELECT status, count(*) FROM public.tenants GROUP BY status")
@@ -129,6 +134,16 @@ async fn status_in(
         {
             *slot = n;
         }
+    }
+    // A registry not upgraded yet (status reads it anyway) has schema tenants only.
+    let sql = match bootstrapped >= bootstrap::DATABASE_ISOLATION {
+        true => "SELECT database_name IS NOT NULL, count(*) FROM public.tenants GROUP BY 1",
+        false => "SELECT false, count(*) FROM public.tenants",
+    };
+    let isolations: Vec<(bool, i64)> = query_as(sql).fetch_all(&mut *conn).await.context("counting tenants")?;
+    for (database, n) in isolations {
+        let isolation = if database { Isolation::Database } else { Isolation::Schema };
+        by_isolation.insert(isolation.as_str(), n);
     }
     let (latest, count) = up_to_date_mirror(tenant_set);
     let behind: i64 = query_scalar(
@@ -150,7 +165,7 @@ async fn status_in(
     Ok(StatusReport {
         initialized,
         master,
-        tenants: TenantCounts { total: by_status.values().sum(), by_status, behind },
+        tenants: TenantCounts { total: by_status.values().sum(), by_status, behind, by_isolation },
         failed: failed.into_iter().map(|(org_id, schema, error)| FailedTenant { org_id, schema, error }).collect(),
         recent_runs,
     })
@@ -217,9 +232,24 @@ async fn remote_applied(
     shards: &[ShardTarget],
 ) -> Result<Vec<AppliedRow>, EngineError> {
     ShardPools::scoped(db, shards, [tenant.shard.as_str()], async |pools| {
-        let pool = pools.pool(&tenant.shard)?;
-        let mut conn = pool.acquire().await.context("connecting to the tenant's shard")?;
-        TrackingTable::tenant(&tenant.schema).read_if_exists(&mut conn).await.context("reading the tracking table")
+        let shard = pools.pool(&tenant.shard)?;
+        let Some(database) = &tenant.database else {
+            let mut conn = shard.acquire().await.context("connecting to the tenant's shard")?;
+            return TrackingTable::tenant(tenant.home())
+                .read_if_exists(&mut conn)
+                .await
+                .context("reading the tracking table");
+        };
+        let pool = tenant_database::open(shard, &database.name)
+            .await
+            .context(format!("connecting to the tenant's database {}", database.name))?;
+        let read = async {
+            let mut conn = pool.acquire().await.context("connecting to the tenant's database")?;
+            TrackingTable::tenant(tenant.home()).read_if_exists(&mut conn).await.context("reading the tracking table")
+        }
+        .await;
+        pool.close().await;
+        read
     })
     .await
 }
@@ -242,7 +272,7 @@ async fn tenant_status_in(
     let applied = match tenant.remote() {
         true => Vec::new(),
         false => {
-            TrackingTable::tenant(&tenant.schema).read_if_exists(conn).await.context("reading the tracking table")?
+            TrackingTable::tenant(tenant.home()).read_if_exists(conn).await.context("reading the tracking table")?
         }
     };
     let pending = pending(tenant_set, &applied);

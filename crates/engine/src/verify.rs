@@ -15,7 +15,9 @@ use tenantctl_migrations::{Checksum, MigrationSet, Version};
 
 use crate::sharded::ShardPools;
 use crate::statements::{in_transaction, query_as, query_scalar};
-use crate::{Database, EngineError, SchemaName, ShardTarget, bootstrap, error::Context, identity::quote_ident};
+use crate::{
+    Database, EngineError, SchemaName, ShardTarget, bootstrap, error::Context, identity::quote_ident, tenant_database,
+};
 
 /// Tracking tables read per query.
 const TRACKING_BATCH: usize = 200;
@@ -66,7 +68,10 @@ impl VerifyReport {
 
 struct Target {
     org_id: String,
+    /// Its identity (`tid_<hash>`): its schema, or its database's name.
     schema: SchemaName,
+    /// Database isolation: its database and the schema in it that holds its migrations.
+    database: Option<(String, SchemaName)>,
     version: Option<i64>,
     count: Option<i32>,
     shard: String,
@@ -116,13 +121,60 @@ async fn read_shards<'t>(
                 outliers.extend(of_shard.iter().map(|t| outlier(t, vec![problem.clone()])));
             }
             Ok((pool, _)) => {
-                let schemas: Vec<&str> = of_shard.iter().map(|t| t.schema.as_str()).collect();
+                let (own_database, in_shard): (Vec<&Target>, Vec<&Target>) =
+                    of_shard.into_iter().partition(|t| t.database.is_some());
+                let schemas: Vec<&str> = in_shard.iter().map(|t| t.schema.as_str()).collect();
                 structures.extend(structure(pool, &schemas).await?);
-                outliers.extend(history(pool, &of_shard, set).await?);
+                outliers.extend(history(pool, &in_shard, set).await?);
+                for t in own_database {
+                    let (read, problem) = read_database(pool, t, set).await?;
+                    structures.extend(read);
+                    outliers.extend(problem);
+                }
             }
         }
     }
     Ok((structures, outliers, unreachable))
+}
+
+/// The structure and history of a tenant of database isolation, read in its own database on one
+/// connection closed after it (catalogs are per database), keyed by its identity as a schema tenant's are.
+/// A database that cannot be reached makes the tenant an outlier; a missing one, one without structure.
+async fn read_database(
+    shard: &PgPool,
+    t: &Target,
+    set: &MigrationSet,
+) -> Result<(BTreeMap<String, BTreeSet<String>>, Vec<Outlier>), EngineError> {
+    let Some((name, home)) = &t.database else { return Ok((BTreeMap::new(), Vec::new())) };
+    let pool = match tenant_database::open(shard, name).await {
+        Ok(pool) => pool,
+        Err(e) if tenant_database::is_missing(&e) => {
+            return Ok((BTreeMap::new(), vec![outlier(t, vec![format!("database {name} does not exist")])]));
+        }
+        Err(e) => {
+            let problem = format!("database {name} cannot be reached: {}", crate::error::describe(&e));
+            return Ok((BTreeMap::new(), vec![outlier(t, vec![problem])]));
+        }
+    };
+    let inside = Target {
+        org_id: t.org_id.clone(),
+        schema: home.clone(),
+        database: None,
+        version: t.version,
+        count: t.count,
+        shard: t.shard.clone(),
+    };
+    let read = async {
+        let structure = structure(&pool, &[home.as_str()]).await?;
+        let history = history(&pool, &[&inside], set).await?;
+        Ok::<_, EngineError>((structure, history))
+    }
+    .await;
+    pool.close().await;
+    let (structure, history) = read?;
+    let structure = structure.into_values().map(|lines| (t.schema.to_string(), lines)).collect();
+    let history = history.into_iter().map(|o| Outlier { schema: t.schema.to_string(), ..o }).collect();
+    Ok((structure, history))
 }
 
 /// One entry per tenant, in registry order.
@@ -145,7 +197,8 @@ fn outlier(t: &Target, differences: Vec<String>) -> Outlier {
 
 async fn targets(pool: &PgPool) -> Result<Vec<Target>, EngineError> {
     let rows = sqlx::raw_sql(
-        "SELECT org_id, schema_name, schema_version, migration_count, shard FROM public.tenants \
+        "SELECT org_id, schema_name, schema_version, migration_count, shard, database_name, database_schema \
+         FROM public.tenants \
          WHERE status IN ('ACTIVE', 'FAILED') ORDER BY created_at, id",
     )
     .fetch_all(pool)
@@ -161,9 +214,16 @@ async fn targets(pool: &PgPool) -> Result<Vec<Target>, EngineError> {
             version: row.try_get("schema_version").context("reading the registry")?,
             count: row.try_get("migration_count").context("reading the registry")?,
             shard: row.try_get("shard").context("reading the registry")?,
+            database: database_of(&row).context("reading the registry")?,
         });
     }
     Ok(targets)
+}
+
+fn database_of(row: &sqlx::postgres::PgRow) -> Result<Option<(String, SchemaName)>, sqlx::Error> {
+    let name: Option<String> = row.try_get("database_name")?;
+    let schema: Option<String> = row.try_get("database_schema")?;
+    Ok(name.zip(schema.as_deref().and_then(SchemaName::new)))
 }
 
 /// The canonical structure of each schema: `kind name: definition` lines, schema names removed.

@@ -18,6 +18,8 @@ pub(crate) struct Context<'a> {
     pub pg_version: u32,
     /// Tenant schemas are this prefix followed by `[0-9a-z_]+`.
     pub tenant_prefix: &'a str,
+    /// Database isolation: the tenant's own schema in its own database (see [`crate::LintOptions`]).
+    pub tenant_database_schema: Option<&'a str>,
     /// Whether the file runs in one transaction (no `-- tenantctl:no-transaction`).
     pub transactional: bool,
     /// The schema model before this statement.
@@ -38,6 +40,12 @@ impl Context<'_> {
             Some((rv, cmds)) if !self.is_new(rv) => cmds.map(|cmd| (rv, cmd)).collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// Whether a schema a tenant migration names is the tenant's own: in database isolation, the
+    /// configured schema of its database (`public`), which no other tenant shares.
+    pub(crate) fn is_own_schema(&self, schema: &str) -> bool {
+        self.tenant_database_schema == Some(schema)
     }
 
     /// Whether a schema name is a tenant schema.

@@ -20,11 +20,15 @@ pub struct LintOptions {
     pub scope: Scope,
     /// Prefix of tenant schema names (default `tid_`): tenant schemas match `^<prefix>[0-9a-z_]+$`.
     pub tenant_prefix: String,
+    /// Database isolation: the schema of each tenant's own database that its migrations run in
+    /// (`public` by default), which a tenant migration may then name. `None`: schema isolation, or a
+    /// fleet mixing both, read the stricter way (a named non-tenant schema is shared).
+    pub tenant_database_schema: Option<String>,
 }
 
 impl Default for LintOptions {
     fn default() -> Self {
-        Self { pg_version: 15, scope: Scope::Tenant, tenant_prefix: "tid_".to_owned() }
+        Self { pg_version: 15, scope: Scope::Tenant, tenant_prefix: "tid_".to_owned(), tenant_database_schema: None }
     }
 }
 
@@ -107,6 +111,7 @@ fn lint_file(input: &LintInput, options: &LintOptions, models: &mut Models) -> F
         let cx = Context {
             pg_version: options.pg_version,
             tenant_prefix: &options.tenant_prefix,
+            tenant_database_schema: options.tenant_database_schema.as_deref(),
             transactional,
             model,
             file: &file,

@@ -28,6 +28,12 @@ impl Case {
         self
     }
 
+    /// Lints for database isolation, `schema` being the tenant's own schema in its database.
+    pub(crate) fn database_schema(mut self, schema: &str) -> Self {
+        self.options.tenant_database_schema = Some(schema.to_owned());
+        self
+    }
+
     /// Lints in master scope.
     pub(crate) fn master(mut self) -> Self {
         self.options.scope = Scope::Master;

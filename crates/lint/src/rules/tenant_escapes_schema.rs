@@ -23,7 +23,8 @@ fn check(stmt: &NodeEnum, cx: &Context<'_>, out: &mut Vec<String>) {
     let mut seen: Vec<&str> = Vec::new();
     for schema in schemas::target_schemas(stmt) {
         // A tenant-schema qualifier is cross-tenant-reference's finding.
-        if !cx.is_tenant_schema(schema) && !seen.contains(&schema) {
+        // In database isolation the tenant's own database schema (`public`) is no shared schema.
+        if !cx.is_tenant_schema(schema) && !cx.is_own_schema(schema) && !seen.contains(&schema) {
             seen.push(schema);
             out.push(format!("tenant migration writes into schema `{schema}`, outside the tenant's schema"));
         }
@@ -51,6 +52,14 @@ mod tests {
         assert_lint_ok("insert into users select * from public.seed;", "tenant-escapes-schema");
         case("create table public.settings (a int);").master().ok("tenant-escapes-schema");
         assert_lint_ok("create table tid_abc.t (a int);", "tenant-escapes-schema");
+    }
+
+    #[test]
+    fn in_database_isolation_the_tenant_database_schema_is_its_own() {
+        case("create table public.settings (a int);").database_schema("public").ok("tenant-escapes-schema");
+        case("insert into app.audit (a) values (1);").database_schema("app").ok("tenant-escapes-schema");
+        case("create table shared.settings (a int);").database_schema("public").finds("tenant-escapes-schema");
+        case("create table public.settings (a int);").database_schema("app").finds("tenant-escapes-schema");
     }
 
     #[test]
