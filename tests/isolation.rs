@@ -503,7 +503,7 @@ fn status_reads_a_registry_from_before_database_isolation_and_migrate_master_upg
     let db = TestDb::new().with_tenants(&["acme-corp"]);
     db.execute(
         "ALTER TABLE public.tenants DROP COLUMN database_name, DROP COLUMN database_schema; \
-         DELETE FROM public.tenantctl_bootstrap WHERE version = 4",
+         DELETE FROM public.tenantctl_bootstrap WHERE version = 5",
     );
     let status = db.tenantctl(&["status", "--format", "json"]).succeeds().json();
     assert_eq!(status["tenants"]["by_isolation"], serde_json::json!({"database": 0, "schema": 1}));
