@@ -284,6 +284,28 @@ fn bad_isolation_input_is_refused_in_one_line_with_exit_2_and_nothing_changes() 
 }
 
 #[test]
+fn move_tenant_refuses_a_database_tenant_in_one_line_and_changes_nothing() {
+    let fleet = Fleet::new("isolation = \"database\"");
+    let org = fleet.org("mover");
+    fleet.provision(&[&org], &["--shard", "default"]);
+    let name = fleet.db.schema_for(&org);
+    let before = (fleet.db.snapshot(), fleet.shards[0].db.snapshot());
+    for args in [&["--to", "eu1"][..], &["--to", "eu1", "--drop-source"], &["--abort"], &["--drop-source"]] {
+        let mut all = vec!["move-tenant", org.as_str()];
+        all.extend(args);
+        let out = fleet.db.tenantctl(&all);
+        let line = out.exits(2).one_error_line();
+        assert!(line.contains("has a database of its own") && line.contains(&format!("pg_dump -d {name}")), "{line}");
+    }
+    assert!(!fleet.database_exists("eu1", &name), "nothing was created on the target");
+    assert_eq!(
+        (fleet.db.snapshot().without_runs(), fleet.shards[0].db.snapshot()),
+        (before.0.without_runs(), before.1)
+    );
+    assert_eq!(fleet.applied(&org), vec![1, 2, 3]);
+}
+
+#[test]
 fn a_database_of_the_tenants_name_that_is_not_ours_is_refused_and_not_adopted() {
     let fleet = Fleet::new("isolation = \"database\"");
     let org = fleet.org("squatted");

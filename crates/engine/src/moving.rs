@@ -156,6 +156,17 @@ fn refuse(org: &OrgId, problem: impl Into<String>) -> EngineError {
 fn plan(row: &Row, request: &MoveRequest<'_>) -> Result<(String, String, bool), EngineError> {
     let (org, tenant) = (request.org, &row.tenant);
     let here = tenant.shard.clone();
+    if let Some(database) = &tenant.database {
+        return Err(refuse(
+            org,
+            format!(
+                "has a database of its own (database isolation: {name} on shard {here}); move-tenant moves schema \
+                 tenants only: copy it yourself (pg_dump -d {name} | pg_restore into a database {name} on the \
+                 target), or leave it on shard {here}; nothing was changed",
+                name = database.name
+            ),
+        ));
+    }
     match (&request.action, tenant.status, row.moving_to.as_deref()) {
         (MoveAction::To { shard, .. }, TenantStatus::Moving, Some(going)) if going == shard => {
             Ok((here, shard.clone(), true))
