@@ -1,14 +1,14 @@
 //! `move-tenant`: moves a tenant's schema (or, for database isolation, its own database) to another
-//! shard. Under the tenant's lock on its source
-//! shard, the registry marks it MOVING (out of every fan-out; the app treats it as read-only); the
-//! schema is copied (`pg_dump | pg_restore`, all or nothing), both copies are compared (structure,
-//! rows, checksums, sequences), and one statement flips the registry row to the target, ACTIVE. The
-//! source copy stays (recorded in `moved_from`) unless `--drop-source`. A killed move stays MOVING:
-//! the same command resumes it (a copy on the target is compared, and kept or made again), and
-//! `--abort` drops the target's copy and returns the tenant to its source. A tenant of its own database
-//! is moved the same way, its database being the copy: its lock is taken in its database on the
-//! source, the target's database is made only once the registry says MOVING there (so a database of
-//! that name there is this move's), and the whole database is dumped and restored into it.
+//! shard. Under the tenant's lock on its source shard, the registry marks it MOVING (out of every
+//! fan-out; the app treats it as read-only); the schema is copied (`pg_dump | pg_restore`, all or
+//! nothing), both copies are compared (structure, rows, checksums, sequences), and one statement
+//! flips the registry row to the target, ACTIVE. The source copy stays (recorded in `moved_from`)
+//! unless `--drop-source`. A killed move stays MOVING: the same command resumes it (a copy on the
+//! target is compared, and kept or made again), and `--abort` drops the target's copy and returns
+//! the tenant to its source. A tenant of its own database is moved the same way, its database being
+//! the copy: its lock is taken in its database on the source, the target's database is made only
+//! once the registry says MOVING there (so a database of that name there is this move's), and the
+//! whole database is dumped and restored into it.
 
 use std::time::Instant;
 
