@@ -351,6 +351,25 @@ fn a_database_tenant_moves_with_its_data_from_default_to_eu1_and_back_with_drop_
 }
 
 #[test]
+fn a_database_tenant_with_its_migrations_in_another_schema_moves_between_two_shards() {
+    let fleet = Fleet::new("isolation = \"database\"\ntenant_database_schema = \"app\"");
+    let org = fleet.org("app");
+    fleet.provision(&[&org], &["--shard", "eu1"]);
+    let name = fleet.db.schema_for(&org);
+    fleet.in_database_of(&org, "insert into app.users (email) select 'u' || g from generate_series(1, 50) g");
+    let count = "select count(*) as n, max(id) as top from app.users";
+    let before = fleet.rows_in_database_of(&org, count);
+
+    let report = moved(&fleet.db, &[&org, "--to", "us2", "--drop-source"]);
+    assert_eq!(report["source_copy_on"], Value::Null, "{report}");
+    assert_eq!(row(&fleet.db, &org), ("ACTIVE".into(), "us2".into(), None, None));
+    assert_eq!(fleet.db.tenant(&org)["database_schema"], "app");
+    assert_eq!(fleet.rows_in_database_of(&org, count), before);
+    assert!(!fleet.database_exists("eu1", &name));
+    assert_eq!(fleet.applied(&org), vec![1, 2, 3]);
+}
+
+#[test]
 fn a_database_tenants_move_killed_before_its_flip_resumes_and_an_aborted_one_leaves_no_database_on_the_target() {
     let fleet = Fleet::new("isolation = \"database\"");
     let orgs = fleet.orgs(&["resumed", "aborted"]);
