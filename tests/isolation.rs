@@ -6,6 +6,7 @@
 
 use serde_json::Value;
 
+use crate::move_tenant::{kill_holding_the_copy, moved, row};
 use crate::support::{
     Roles, Running, ShardDb, TestDb, closed_port_url,
     report::{entry, summary, versions},
@@ -95,9 +96,13 @@ impl Drop for Fleet {
         if std::thread::panicking() {
             return;
         }
-        for row in self.db.rows("select shard, schema_name from public.tenants where database_name is not null") {
-            let (shard, name) = (row["shard"].as_str().unwrap_or("default"), row["schema_name"].as_str().unwrap_or(""));
-            let _ = self.server(shard).try_execute(&format!("drop database if exists \"{name}\" with (force)"));
+        // On every server: a move leaves a tenant's database on its old shard, or its target.
+        let servers: Vec<&TestDb> = std::iter::once(&self.db).chain(self.shards.iter().map(|s| &s.db)).collect();
+        for row in self.db.rows("select schema_name from public.tenants where database_name is not null") {
+            let name = row["schema_name"].as_str().unwrap_or("");
+            for server in &servers {
+                let _ = server.try_execute(&format!("drop database if exists \"{name}\" with (force)"));
+            }
         }
     }
 }
@@ -281,6 +286,127 @@ fn bad_isolation_input_is_refused_in_one_line_with_exit_2_and_nothing_changes() 
     let out = fleet.db.tenantctl(&["--config", "bad.toml", "provision-tenant", &org]);
     assert!(out.exits(2).one_error_line().contains("tenant_database_schema"));
     assert_eq!(fleet.db.tenant(&org), Value::Null);
+}
+
+/// Gives `org`'s own database rows in both tables and a sequence of its own.
+fn with_data(fleet: &Fleet, org: &str) {
+    fleet.in_database_of(
+        org,
+        "insert into users (email, display_name) select 'u' || g || '@example.com', 'User ' || g \
+           from generate_series(1, 200) g;
+         insert into projects (owner_id, name) select g, 'project ' || g from generate_series(1, 150) g;
+         create sequence invoice_no start 1000; select setval('invoice_no', 1234);",
+    );
+}
+
+/// What the copy of a tenant's database `name` on `shard` holds: its rows, sequences and history.
+fn picture_of(fleet: &Fleet, shard: &str, name: &str) -> Value {
+    let sql = "select (select md5(string_agg(t::text, '|' order by t.id)) from users t) as users,
+                      (select md5(string_agg(t::text, '|' order by t.id)) from projects t) as projects,
+                      (select last_value from invoice_no) as invoice_no,
+                      (select last_value from users_id_seq) as users_seq,
+                      (select array_agg(version order by version) from tenantctl_migrations)::text as versions";
+    fleet.server(shard).rows_in(name, sql).remove(0)
+}
+
+#[test]
+fn a_database_tenant_moves_with_its_data_from_default_to_eu1_and_back_with_drop_source() {
+    let fleet = Fleet::new("isolation = \"database\"\nextensions = [\"pgcrypto\"]");
+    let org = fleet.org("mover");
+    fleet.provision(&[&org], &["--shard", "default"]);
+    let name = fleet.db.schema_for(&org);
+    with_data(&fleet, &org);
+    let before = picture_of(&fleet, "default", &name);
+
+    let report = moved(&fleet.db, &[&org, "--to", "eu1"]);
+    assert_eq!((report["outcome"].as_str(), report["source_copy_on"].as_str()), (Some("moved"), Some("default")));
+    assert!(report["tables"].as_array().is_some_and(|t| t.len() == 3), "users, projects, tracking: {report}");
+    assert_eq!(row(&fleet.db, &org), ("ACTIVE".into(), "eu1".into(), None, Some("default".into())));
+    let registry = fleet.db.tenant(&org);
+    assert_eq!(
+        (registry["database_name"].as_str(), registry["database_schema"].as_str()),
+        (Some(&*name), Some("public"))
+    );
+    assert_eq!(picture_of(&fleet, "eu1", &name), before, "the database on eu1 holds every row and sequence");
+    assert_eq!(picture_of(&fleet, "default", &name), before, "the source database is kept, untouched");
+    let extensions = fleet.rows_in_database_of(&org, "select extname from pg_extension where extname = 'pgcrypto'");
+    assert_eq!(extensions.len(), 1, "the target's database has the configured extensions");
+
+    // Later migrations reach the database on eu1, not the one left on default.
+    fleet.db.write_next_tenant_migrations();
+    fleet.db.tenantctl(&["migrate-tenants"]).succeeds();
+    assert_eq!(fleet.applied(&org), vec![1, 2, 3, 4, 5]);
+    assert_eq!(picture_of(&fleet, "default", &name)["versions"], "{1,2,3}");
+
+    assert_eq!(moved(&fleet.db, &[&org, "--drop-source"])["outcome"], "dropped");
+    assert!(!fleet.database_exists("default", &name), "the leftover database is dropped");
+    let on_eu1 = picture_of(&fleet, "eu1", &name);
+    let report = moved(&fleet.db, &[&org, "--to", "default", "--drop-source"]);
+    assert_eq!(report["source_copy_on"], Value::Null, "{report}");
+    assert_eq!(row(&fleet.db, &org), ("ACTIVE".into(), "default".into(), None, None));
+    assert_eq!(picture_of(&fleet, "default", &name), on_eu1);
+    assert!(!fleet.database_exists("eu1", &name), "--drop-source dropped the database on eu1");
+    fleet.db.tenantctl(&["migrate-tenants"]).succeeds();
+    fleet.db.tenantctl(&["status", "--check"]).succeeds();
+}
+
+#[test]
+fn a_database_tenant_with_its_migrations_in_another_schema_moves_between_two_shards() {
+    let fleet = Fleet::new("isolation = \"database\"\ntenant_database_schema = \"app\"");
+    let org = fleet.org("app");
+    fleet.provision(&[&org], &["--shard", "eu1"]);
+    let name = fleet.db.schema_for(&org);
+    fleet.in_database_of(&org, "insert into app.users (email) select 'u' || g from generate_series(1, 50) g");
+    let count = "select count(*) as n, max(id) as top from app.users";
+    let before = fleet.rows_in_database_of(&org, count);
+
+    let report = moved(&fleet.db, &[&org, "--to", "us2", "--drop-source"]);
+    assert_eq!(report["source_copy_on"], Value::Null, "{report}");
+    assert_eq!(row(&fleet.db, &org), ("ACTIVE".into(), "us2".into(), None, None));
+    assert_eq!(fleet.db.tenant(&org)["database_schema"], "app");
+    assert_eq!(fleet.rows_in_database_of(&org, count), before);
+    assert!(!fleet.database_exists("eu1", &name));
+    assert_eq!(fleet.applied(&org), vec![1, 2, 3]);
+}
+
+#[test]
+fn a_database_tenants_move_killed_before_its_flip_resumes_and_an_aborted_one_leaves_no_database_on_the_target() {
+    let fleet = Fleet::new("isolation = \"database\"");
+    let orgs = fleet.orgs(&["resumed", "aborted"]);
+    fleet.provision(&orgs, &["--shard", "default"]);
+    let (a, b) = (&orgs[0], &orgs[1]);
+    let (name_a, name_b) = (fleet.db.schema_for(a), fleet.db.schema_for(b));
+    with_data(&fleet, a);
+    with_data(&fleet, b);
+    let (picture_a, picture_b) = (picture_of(&fleet, "default", &name_a), picture_of(&fleet, "default", &name_b));
+    let lock_users = "LOCK TABLE users IN ACCESS EXCLUSIVE MODE";
+
+    kill_holding_the_copy(&fleet.db, a, "eu1", fleet.db.hold_in(&name_a, lock_users));
+    assert_eq!(row(&fleet.db, a), ("MOVING".into(), "default".into(), Some("eu1".into()), None));
+    assert!(fleet.database_exists("eu1", &name_a), "the copy was complete before the kill");
+    let report = moved(&fleet.db, &[a, "--to", "eu1"]);
+    assert_eq!((report["resumed"].as_bool(), report["copied"].as_bool()), (Some(true), Some(false)), "{report}");
+    assert_eq!(row(&fleet.db, a), ("ACTIVE".into(), "eu1".into(), None, Some("default".into())));
+    assert_eq!(picture_of(&fleet, "eu1", &name_a), picture_a);
+
+    // A database of the tenant's name that no move of it made is refused, and left alone.
+    fleet.shards[1].db.execute(&format!("create database \"{name_b}\""));
+    let before = fleet.db.snapshot().without_runs();
+    let out = fleet.db.tenantctl(&["move-tenant", b, "--to", "us2"]);
+    let line = out.exits(2).one_error_line();
+    assert!(line.contains(&format!("database {name_b} already exists")), "{line}");
+    assert_eq!(fleet.db.snapshot().without_runs(), before);
+    fleet.shards[1].db.execute(&format!("drop database \"{name_b}\""));
+
+    kill_holding_the_copy(&fleet.db, b, "us2", fleet.db.hold_in(&name_b, lock_users));
+    assert!(fleet.database_exists("us2", &name_b));
+    assert_eq!(moved(&fleet.db, &[b, "--abort"])["outcome"], "aborted");
+    assert_eq!(row(&fleet.db, b), ("ACTIVE".into(), "default".into(), None, None));
+    assert!(!fleet.database_exists("us2", &name_b), "--abort dropped the target's database");
+    assert_eq!(picture_of(&fleet, "default", &name_b), picture_b);
+    fleet.db.write_next_tenant_migrations();
+    fleet.db.tenantctl(&["migrate-tenants"]).succeeds();
+    assert_eq!(fleet.applied(b), vec![1, 2, 3, 4, 5]);
 }
 
 #[test]

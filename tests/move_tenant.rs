@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::support::{ShardDb, TestDb, shard_dbs};
+use crate::support::{HeldTransaction, ShardDb, TestDb, shard_dbs};
 
 /// The shared table tenant migration 0002 references, on every shard (`default` has it already), which
 /// tenant roles may reference.
@@ -57,13 +57,13 @@ fn has_schema(on: &TestDb, s: &str) -> bool {
 }
 
 /// The tenant's registry row: status, shard, moving_to, moved_from.
-fn row(db: &TestDb, org: &str) -> (String, String, Option<String>, Option<String>) {
+pub(crate) fn row(db: &TestDb, org: &str) -> (String, String, Option<String>, Option<String>) {
     let r = db.tenant(org);
     let text = |k: &str| r[k].as_str().map(str::to_owned);
     (text("status").expect("status"), text("shard").expect("shard"), text("moving_to"), text("moved_from"))
 }
 
-fn moved(db: &TestDb, args: &[&str]) -> Value {
+pub(crate) fn moved(db: &TestDb, args: &[&str]) -> Value {
     let mut all = vec!["move-tenant", "--format", "json"];
     all.extend(args);
     db.tenantctl(&all).succeeds().json()
@@ -139,7 +139,12 @@ fn bad_moves_are_refused_in_one_line_and_change_nothing() {
 /// for the registry row, which the test holds: the copy on the target is complete, the flip not done.
 fn kill_before_the_flip(db: &TestDb, org: &str, to: &str) {
     let s = db.schema_for(org);
-    let copy_held = db.hold(&format!("LOCK TABLE {s}.users IN ACCESS EXCLUSIVE MODE"));
+    kill_holding_the_copy(db, org, to, db.hold(&format!("LOCK TABLE {s}.users IN ACCESS EXCLUSIVE MODE")));
+}
+
+/// Like [`kill_before_the_flip`], the copy kept waiting by `copy_held` (a lock on one of the tenant's
+/// tables, wherever they are) until the tenant is MOVING.
+pub(crate) fn kill_holding_the_copy(db: &TestDb, org: &str, to: &str, copy_held: HeldTransaction) {
     let running = db.command(&["move-tenant", org, "--to", to]).spawn();
     db.eventually("the tenant is MOVING", |db| db.status_of(org) == "MOVING");
     let row_held = db.hold(&format!("SELECT 1 FROM public.tenants WHERE org_id = '{org}' FOR UPDATE"));

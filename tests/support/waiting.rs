@@ -29,13 +29,12 @@ impl Drop for HeldTransaction {
 impl TestDb {
     /// Begins a transaction, runs `sql` in it (e.g. `LOCK TABLE ...`) and keeps it open.
     pub fn hold(&self, sql: &str) -> HeldTransaction {
-        let connection = block_on(async {
-            let mut connection = PgConnection::connect(self.url()).await?;
-            sqlx::raw_sql(AssertSqlSafe(format!("BEGIN; {sql}"))).execute(&mut connection).await?;
-            Ok::<_, sqlx::Error>(connection)
-        })
-        .unwrap_or_else(|e| panic!("BEGIN; {sql}: {e}"));
-        HeldTransaction(Some(connection))
+        hold_at(self.url(), sql)
+    }
+
+    /// Like [`TestDb::hold`], in another database of this test's server (a tenant's own database).
+    pub fn hold_in(&self, database: &str, sql: &str) -> HeldTransaction {
+        hold_at(&super::server::with_database(self.url(), database), sql)
     }
 
     /// Waits until `condition` holds, checking every 20 ms, and fails the test after 30 s.
@@ -47,6 +46,17 @@ impl TestDb {
             thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Begins a transaction on a connection of its own to `url`, runs `sql` in it and keeps it open.
+fn hold_at(url: &str, sql: &str) -> HeldTransaction {
+    let connection = block_on(async {
+        let mut connection = PgConnection::connect(url).await?;
+        sqlx::raw_sql(AssertSqlSafe(format!("BEGIN; {sql}"))).execute(&mut connection).await?;
+        Ok::<_, sqlx::Error>(connection)
+    })
+    .unwrap_or_else(|e| panic!("BEGIN; {sql}: {e}"));
+    HeldTransaction(Some(connection))
 }
 
 impl TestDb {

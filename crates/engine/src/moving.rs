@@ -1,10 +1,14 @@
-//! `move-tenant`: moves a tenant's schema to another shard. Under the tenant's lock on its source
-//! shard, the registry marks it MOVING (out of every fan-out; the app treats it as read-only); the
-//! schema is copied (`pg_dump | pg_restore`, all or nothing), both copies are compared (structure,
-//! rows, checksums, sequences), and one statement flips the registry row to the target, ACTIVE. The
-//! source copy stays (recorded in `moved_from`) unless `--drop-source`. A killed move stays MOVING:
-//! the same command resumes it (a copy on the target is compared, and kept or made again), and
-//! `--abort` drops the target's copy and returns the tenant to its source.
+//! `move-tenant`: moves a tenant's schema (or, for database isolation, its own database) to another
+//! shard. Under the tenant's lock on its source shard, the registry marks it MOVING (out of every
+//! fan-out; the app treats it as read-only); the schema is copied (`pg_dump | pg_restore`, all or
+//! nothing), both copies are compared (structure, rows, checksums, sequences), and one statement
+//! flips the registry row to the target, ACTIVE. The source copy stays (recorded in `moved_from`)
+//! unless `--drop-source`. A killed move stays MOVING: the same command resumes it (a copy on the
+//! target is compared, and kept or made again), and `--abort` drops the target's copy and returns
+//! the tenant to its source. A tenant of its own database is moved the same way, its database being
+//! the copy: its lock is taken in its database on the source, the target's database is made only
+//! once the registry says MOVING there (so a database of that name there is this move's), and the
+//! whole database is dumped and restored into it.
 
 use std::time::Instant;
 
@@ -14,13 +18,13 @@ use sqlx::{AssertSqlSafe, PgPool};
 use crate::contents::{self, TableCheck};
 use crate::locks::HeldLock;
 use crate::registry::{COLUMNS, Tenant, TenantStatus, tenant_from_row};
-use crate::schema_copy::{self, PgTools};
+use crate::schema_copy::{self, Dumped, PgTools};
 use crate::settings::pg_duration;
 use crate::sharded::ShardPools;
 use crate::statements::{in_transaction, query};
 use crate::{
     ConnectSettings, DEFAULT_SHARD, Database, EngineError, OrgId, RunContext, RunSettings, ShardTarget, Silent,
-    Summary, error::Context, extensions, roles, runs,
+    Summary, error::Context, extensions, roles, runs, tenant_database,
 };
 
 /// What `move-tenant` is asked to do.
@@ -120,13 +124,19 @@ pub async fn move_tenant(db: &Database, request: MoveRequest<'_>) -> Result<Move
     }
     ShardPools::scoped(db, request.shards, [from.as_str(), to.as_str()], async |pools| {
         let (source, target) = (pools.pool(&from)?, pools.pool(&to)?);
+        // The database of the live copy, where its lock is taken (a leftover's drop takes none).
+        let live = match request.action {
+            MoveAction::DropLeftover => Place::Shard(source),
+            _ => Place::open(source, &row.tenant, &from).await?,
+        };
         runs::start(db.pool(), request.run).await?;
-        let ends = Ends { control: db.pool(), source, target, from: &from, to: &to };
+        let ends = Ends { control: db.pool(), source, live: live.pool(), target, from: &from, to: &to };
         let result = match &request.action {
             MoveAction::To { drop_source, .. } => move_locked(&ends, &row, &request, resumed, *drop_source).await,
             MoveAction::Abort => abort(&ends, &row, &request).await,
             MoveAction::DropLeftover => drop_leftover(&ends, &row, &request).await,
         };
+        live.close().await;
         let summary = Summary {
             succeeded: usize::from(result.is_ok()),
             failed: usize::from(result.is_err()),
@@ -139,13 +149,69 @@ pub async fn move_tenant(db: &Database, request: MoveRequest<'_>) -> Result<Move
     .await
 }
 
-/// The source and target of the work, as shard names and pools.
+/// The source and target of the work, as shard names and the shards' pools.
 struct Ends<'p> {
     control: &'p PgPool,
     source: &'p PgPool,
+    /// The database of the source's copy: the source shard's, or the tenant's own there.
+    live: &'p PgPool,
     target: &'p PgPool,
     from: &'p str,
     to: &'p str,
+}
+
+/// Where one copy of a tenant lives: in the shard's database (a schema tenant), or in the tenant's
+/// own database on that shard, on a pool of its own that is closed when the work is done.
+enum Place<'p> {
+    Shard(&'p PgPool),
+    Own(PgPool),
+}
+
+impl<'p> Place<'p> {
+    /// The tenant's copy on `shard` (named `name`), which must exist.
+    async fn open(shard: &'p PgPool, tenant: &Tenant, name: &str) -> Result<Self, EngineError> {
+        let Some(database) = &tenant.database else { return Ok(Self::Shard(shard)) };
+        // Three connections: the tenant's lock holds one while the copy is read on others.
+        match tenant_database::open_with(shard, &database.name, 3).await {
+            Ok(pool) => Ok(Self::Own(pool)),
+            Err(e) if tenant_database::is_missing(&e) => Err(EngineError::Tenant {
+                org_id: tenant.org_id.clone(),
+                problem: format!("has no database {} on shard {name} (dropped by hand?)", database.name),
+            }),
+            Err(e) => Err(e).context(format!("connecting to database {} on shard {name}", database.name)),
+        }
+    }
+
+    fn pool(&self) -> &PgPool {
+        match self {
+            Self::Shard(pool) => pool,
+            Self::Own(pool) => pool,
+        }
+    }
+
+    async fn close(self) {
+        if let Self::Own(pool) = self {
+            pool.close().await;
+        }
+    }
+}
+
+/// What a copy of the tenant is, for messages: its schema, or its database.
+fn copy_name(tenant: &Tenant) -> String {
+    match &tenant.database {
+        Some(database) => format!("database {}", database.name),
+        None => format!("schema {}", tenant.schema),
+    }
+}
+
+/// Whether the shard holds a copy of the tenant (its schema, or its database).
+async fn copy_exists(shard: &PgPool, tenant: &Tenant) -> Result<bool, EngineError> {
+    match &tenant.database {
+        Some(database) => tenant_database::exists(shard, &database.name)
+            .await
+            .context(format!("looking for database {}", database.name)),
+        None => contents::schema_exists(shard, &tenant.schema).await,
+    }
 }
 
 fn refuse(org: &OrgId, problem: impl Into<String>) -> EngineError {
@@ -217,7 +283,7 @@ async fn find(pool: &PgPool, org: &OrgId) -> Result<Row, EngineError> {
 /// the tenant takes this lock first.
 async fn lock(ends: &Ends<'_>, row: &Row, settings: &RunSettings) -> Result<HeldLock, EngineError> {
     let tenant = &row.tenant;
-    let lock = HeldLock::tenant(ends.source, &tenant.schema, &pg_duration(Some(settings.lock_timeout)))
+    let lock = HeldLock::tenant(ends.live, &tenant.schema, &pg_duration(Some(settings.lock_timeout)))
         .await?
         .ok_or_else(|| EngineError::Busy { org_id: tenant.org_id.clone() })?;
     let now = find(ends.control, &tenant.org_id).await?;
@@ -270,13 +336,14 @@ async fn move_locked(
     let tenant = &row.tenant;
     let lock = lock(ends, row, request.settings).await?;
     if !resumed {
-        if contents::schema_exists(ends.target, &tenant.schema).await? {
+        if copy_exists(ends.target, tenant).await? {
             return Err(refuse(
                 request.org,
                 format!(
-                    "cannot move to shard {}: schema {} already exists there and is not a copy a move of this tenant \
-                     is making (a stale copy? check it, and drop it by hand if it is one); nothing was changed",
-                    ends.to, tenant.schema
+                    "cannot move to shard {}: {} already exists there and is not a copy a move of this tenant is \
+                     making (a stale copy? check it, and drop it by hand if it is one); nothing was changed",
+                    ends.to,
+                    copy_name(tenant)
                 ),
             ));
         }
@@ -294,13 +361,23 @@ async fn move_locked(
     }
     let moving_ms = started.elapsed().as_millis();
     let mut source_copy_on = Some(ends.from.to_owned());
+    let mut lock = Some(lock);
     if drop_source {
+        if tenant.database.is_some()
+            && let Some(lock) = lock.take()
+        {
+            // Dropping the source's database ends every session in it, the lock's too: the registry
+            // already points to the target, so the lock is released first.
+            lock.release().await?;
+        }
         drop_copy(ends.source, tenant).await?;
         update(ends.control, LEFTOVER_DROPPED, tenant.id, &request.run.run_id.to_string(), "recording the drop")
             .await?;
         source_copy_on = None;
     }
-    lock.release().await?;
+    if let Some(lock) = lock {
+        lock.release().await?;
+    }
     Ok(MoveReport {
         run_id: request.run.run_id,
         org_id: tenant.org_id.clone(),
@@ -323,7 +400,7 @@ async fn copy_and_compare(
     tenant: &Tenant,
     request: &MoveRequest<'_>,
 ) -> Result<(bool, Vec<TableCheck>), EngineError> {
-    if contents::schema_exists(ends.target, &tenant.schema).await? {
+    if copy_exists(ends.target, tenant).await? {
         let (source, differences) = compare(ends, tenant).await?;
         if differences.is_empty() {
             return Ok((false, source.tables));
@@ -332,8 +409,9 @@ async fn copy_and_compare(
         drop_copy(ends.target, tenant).await?;
     }
     prepare_target(ends.target, tenant, request).await?;
-    let (from, to) = (connect_settings(request, ends.from)?, connect_settings(request, ends.to)?);
-    schema_copy::copy(request.tools, from, to, &tenant.schema, tenant.role.is_some()).await?;
+    let (from, to) = (copy_settings(request, ends.from, tenant)?, copy_settings(request, ends.to, tenant)?);
+    let dumped = if tenant.database.is_some() { Dumped::Database } else { Dumped::Schema };
+    schema_copy::copy(request.tools, &from, &to, &tenant.schema, dumped, tenant.role.is_some()).await?;
     let (source, differences) = compare(ends, tenant).await?;
     if !differences.is_empty() {
         let shown: Vec<String> = differences.into_iter().take(5).collect();
@@ -356,11 +434,23 @@ async fn roll_back(ends: &Ends<'_>, tenant: &Tenant, request: &MoveRequest<'_>, 
     }
 }
 
-/// Both copies, and what differs in the target's.
+/// Both copies (the schema that holds the tenant's migrations), and what differs in the target's.
 async fn compare(ends: &Ends<'_>, tenant: &Tenant) -> Result<(contents::Contents, Vec<String>), EngineError> {
-    let source = contents::read(ends.source, &tenant.schema).await?;
-    let differences = source.differences(&contents::read(ends.target, &tenant.schema).await?);
+    let source = contents::read(ends.live, tenant.home()).await?;
+    let target = Place::open(ends.target, tenant, ends.to).await?;
+    let read = contents::read(target.pool(), tenant.home()).await;
+    target.close().await;
+    let differences = source.differences(&read?);
     Ok((source, differences))
+}
+
+/// How the client programs reach the copy on `shard`: its database, or the tenant's own there.
+fn copy_settings(request: &MoveRequest<'_>, shard: &str, tenant: &Tenant) -> Result<ConnectSettings, EngineError> {
+    let mut settings = connect_settings(request, shard)?.clone();
+    if let Some(database) = &tenant.database {
+        settings.options = settings.options.database(&database.name);
+    }
+    Ok(settings)
 }
 
 fn connect_settings<'r>(request: &'r MoveRequest<'_>, shard: &str) -> Result<&'r ConnectSettings, EngineError> {
@@ -371,8 +461,16 @@ fn connect_settings<'r>(request: &'r MoveRequest<'_>, shard: &str) -> Result<&'r
     Ok(target.connect.as_ref().unwrap_or(request.control))
 }
 
-/// The extensions, and the tenant's role when it has one (roles are per server), on the target.
+/// The extensions, and the tenant's role when it has one (roles are per server), on the target; for
+/// a tenant of its own database, that database, made as provisioning makes it (its extensions in it).
+/// It is made only once the registry says MOVING to the target: a database of the tenant's name there
+/// is then this move's, which a resume compares and `--abort` drops.
 async fn prepare_target(target: &PgPool, tenant: &Tenant, request: &MoveRequest<'_>) -> Result<(), EngineError> {
+    if let Some(database) = &tenant.database {
+        return tenant_database::create(target, tenant, request.extensions, &Silent)
+            .await
+            .map_err(|f| EngineError::Copy(format!("making database {} on the target: {}", database.name, f.message)));
+    }
     let mut conn = target.acquire().await.context("connecting to the target shard")?;
     extensions::ensure(target, &mut conn, request.extensions, &Silent).await?;
     if let Some(role) = &tenant.role {
@@ -382,8 +480,13 @@ async fn prepare_target(target: &PgPool, tenant: &Tenant, request: &MoveRequest<
 }
 
 /// Drops one copy of the tenant's schema (never its role: on another database of the same server it
-/// may still be the tenant's).
+/// may still be the tenant's), or its database on `shard`, ending the sessions still in it.
 async fn drop_copy(pool: &PgPool, tenant: &Tenant) -> Result<(), EngineError> {
+    if let Some(database) = &tenant.database {
+        return tenant_database::drop_database(pool, &database.name)
+            .await
+            .context(format!("dropping a copy of database {}", database.name));
+    }
     let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", tenant.schema.quoted());
     sqlx::raw_sql(AssertSqlSafe(sql)).execute(pool).await.context(format!("dropping a copy of {}", tenant.schema))?;
     Ok(())

@@ -21,18 +21,35 @@ pub struct PgTools {
     pub pg_restore: PathBuf,
 }
 
-/// Copies `schema` from `source` to `target`. With `keep_owner` (a tenant with its own role, which
-/// must exist on the target) the objects keep their owner; otherwise they belong to the target's
-/// connecting user, as the source's belonged to the source's.
+/// What a copy takes from its source database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dumped {
+    /// The tenant's schema in the shard's database.
+    Schema,
+    /// All of a tenant's own database. Its `public` schema then already exists on the target (made
+    /// with the database), as pg_dump assumes of a whole database, where `--schema=public` would
+    /// emit a `CREATE SCHEMA public` that fails there; the configured extensions, made on the target
+    /// with its database, are created `IF NOT EXISTS`.
+    Database,
+}
+
+/// Copies the tenant `schema` (its schema, or its own database: `dumped`) from `source` to `target`.
+/// With `keep_owner` (a tenant with its own role, which must exist on the target) the objects keep
+/// their owner; otherwise they belong to the target's connecting user, as the source's belonged to
+/// the source's.
 pub(crate) async fn copy(
     tools: &PgTools,
     source: &ConnectSettings,
     target: &ConnectSettings,
     schema: &SchemaName,
+    dumped: Dumped,
     keep_owner: bool,
 ) -> Result<(), EngineError> {
     let mut dump = client(&tools.pg_dump, source, schema);
-    dump.args(["--format=custom", "--no-sync"]).arg(format!("--schema=\"{schema}\""));
+    dump.args(["--format=custom", "--no-sync"]);
+    if dumped == Dumped::Schema {
+        dump.arg(format!("--schema=\"{schema}\""));
+    }
     let mut restore = client(&tools.pg_restore, target, schema);
     restore.args(["--single-transaction", "--exit-on-error"]);
     restore.arg(format!("--dbname={}", database(target)));

@@ -19,7 +19,7 @@ pub(crate) async fn open(shard: &PgPool, database: &str) -> Result<PgPool, sqlx:
     open_with(shard, database, 1).await
 }
 
-async fn open_with(shard: &PgPool, database: &str, connections: u32) -> Result<PgPool, sqlx::Error> {
+pub(crate) async fn open_with(shard: &PgPool, database: &str, connections: u32) -> Result<PgPool, sqlx::Error> {
     let options = shard.connect_options().as_ref().clone().database(database);
     let pool = PgPoolOptions::new()
         .max_connections(connections)
