@@ -410,6 +410,41 @@ fn a_database_tenants_move_killed_before_its_flip_resumes_and_an_aborted_one_lea
 }
 
 #[test]
+fn a_fan_out_that_finds_the_old_database_of_a_moved_tenant_dropped_does_not_mark_it_failed() {
+    let fleet = Fleet::new("isolation = \"database\"");
+    let [blocker, mover] = [fleet.org("blocker"), fleet.org("mover")];
+    fleet.provision(&[&blocker], &["--shard", "default"]);
+    fleet.provision(&[&mover], &["--shard", "default"]);
+    fleet.db.write_next_tenant_migrations();
+    // One tenant at a time, in registry order: the run waits on `blocker` with `mover` selected, on default.
+    let blocker_db = fleet.db.schema_for(&blocker);
+    let held = fleet.db.hold_in(&blocker_db, "LOCK TABLE projects IN ACCESS EXCLUSIVE MODE");
+    let fan_out = fleet
+        .db
+        .command(&["migrate-tenants", "--concurrency", "1", "--lock-timeout", "60s", "--format", "json"])
+        .spawn();
+    fleet.db.eventually("the fan-out waits on blocker", |db| {
+        db.scalar_with::<i64>(
+            "select count(*) from pg_stat_activity where datname = $1 \
+             and application_name = 'tenantctl/migrate-tenants' and wait_event_type = 'Lock'",
+            &blocker_db,
+        ) == 1
+    });
+    // The move drops the database the run will look for.
+    moved(&fleet.db, &[&mover, "--to", "eu1", "--drop-source"]);
+    drop(held);
+    let out = fan_out.wait();
+    out.exits(1);
+    let report = out.json();
+    let failed = entry(&report, &mover);
+    assert_eq!(failed["outcome"], "failed", "{report:#}");
+    assert!(failed["error"].as_str().is_some_and(|e| e.contains("not marked FAILED")), "{report:#}");
+    assert_eq!(row(&fleet.db, &mover), ("ACTIVE".into(), "eu1".into(), None, None), "the registry stays truthful");
+    fleet.db.tenantctl(&["migrate-tenants"]).succeeds();
+    assert_eq!(fleet.applied(&mover), vec![1, 2, 3, 4, 5]);
+}
+
+#[test]
 fn a_database_of_the_tenants_name_that_is_not_ours_is_refused_and_not_adopted() {
     let fleet = Fleet::new("isolation = \"database\"");
     let org = fleet.org("squatted");

@@ -241,10 +241,7 @@ async fn provision_database(job: Job<'_>, tenant: &Tenant, extensions: &[String]
     match tenant_database::create(job.pool, tenant, extensions, job.reporter).await {
         Ok(()) => runner::run(job, tenant).await,
         Err(failure) => {
-            let message = match registry::mark_failed(job.control, tenant.id, &failure.message).await {
-                Ok(()) => failure.message,
-                Err(e) => format!("{}; marking it FAILED also failed: {}", failure.message, describe(&e)),
-            };
+            let message = registry::mark_failed(job.control, tenant, failure.message).await;
             TenantResult { elapsed: started.elapsed(), ..untouched(tenant, Outcome::Failed, Some(message), None) }
         }
     }

@@ -284,17 +284,33 @@ pub(crate) async fn lowest_mirror(pool: &PgPool, tenants: &[Tenant]) -> Result<i
     .context("reading the tenant registry")
 }
 
-/// Marks a tenant FAILED with its error (after its transaction was rolled back).
-pub(crate) async fn mark_failed(pool: &PgPool, tenant_id: i64, error: &str) -> Result<(), sqlx::Error> {
-    in_transaction(pool, async |conn| {
-        query("UPDATE public.tenants SET status = 'FAILED', last_error = $2, updated_at = clock_timestamp() WHERE id = $1")
-            .bind(tenant_id)
-            .bind(error)
-            .execute(conn)
-            .await
+/// Marks a tenant FAILED with its error (after its transaction was rolled back), and returns the
+/// message to report. Only while the row still names the shard the failure happened on and the
+/// tenant is neither ARCHIVED nor MOVING: a failure on a copy that `move-tenant` has flipped away
+/// from (e.g. its old database dropped under a run that read the registry before the move) says
+/// nothing about the tenant.
+pub(crate) async fn mark_failed(pool: &PgPool, tenant: &Tenant, error: String) -> String {
+    let marked = in_transaction(pool, async |conn| {
+        query(
+            "UPDATE public.tenants SET status = 'FAILED', last_error = $2, updated_at = clock_timestamp() \
+             WHERE id = $1 AND shard = $3 AND status NOT IN ('ARCHIVED', 'MOVING')",
+        )
+        .bind(tenant.id)
+        .bind(&error)
+        .bind(&tenant.shard)
+        .execute(conn)
+        .await
     })
-    .await?;
-    Ok(())
+    .await;
+    match marked {
+        Ok(done) if done.rows_affected() == 1 => error,
+        Ok(_) => format!(
+            "{error}; not marked FAILED: the tenant was moved, archived or is being moved since the run started \
+             (see `tenantctl status --tenant {}`)",
+            tenant.org_id
+        ),
+        Err(e) => format!("{error}; marking it FAILED also failed: {}", crate::error::describe(&e)),
+    }
 }
 
 /// The tenant's status and shard now (read after its lock was taken on its shard: another run may

@@ -205,10 +205,7 @@ async fn finish(
             plan_error = f.plan_error;
             let message = match job.plan_only {
                 true => f.message,
-                false => match registry::mark_failed(job.control, tenant.id, &f.message).await {
-                    Ok(()) => f.message,
-                    Err(e) => format!("{}; marking it FAILED also failed: {}", f.message, describe(&e)),
-                },
+                false => registry::mark_failed(job.control, tenant, f.message).await,
             };
             (Outcome::Failed, Some(message), None)
         }
