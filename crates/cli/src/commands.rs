@@ -117,9 +117,7 @@ impl Ctx<'_> {
         };
         let database_only = kind == Kind::Tenant
             && isolation == Isolation::Database
-            && tenantctl_engine::isolations_in_use(db)
-                .await
-                .is_ok_and(|used| used.iter().all(|i| *i == Isolation::Database));
+            && tenantctl_engine::schema_tenants_in_use(db).await.is_ok_and(|any| !any);
         let own = database_only.then_some(settings.database_schema.as_str());
         gate::check(db, dir, scope, role, settings.naming.prefix(), own, self.gate).await
     }

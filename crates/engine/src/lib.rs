@@ -51,7 +51,7 @@ pub use master::{MasterReport, MasterRequest, MasterRollback, MasterStep, migrat
 pub use moving::{MoveAction, MoveOutcome, MoveReport, MoveRequest, move_tenant};
 pub use offboard::{OffboardReport, archive_tenant, drop_tenant};
 pub use provision::{ProvisionRequest, provision};
-pub use registry::{Isolation, Selection, Tenant, TenantDatabase, TenantStatus, isolations_in_use};
+pub use registry::{Isolation, Selection, Tenant, TenantDatabase, TenantStatus, schema_tenants_in_use};
 pub use rollout::{Canary, Rollout, RolloutError, parse_waves};
 pub use runs::RunContext;
 pub use schema_copy::PgTools;

@@ -171,20 +171,14 @@ fn database_from_row(row: &PgRow) -> Result<Option<TenantDatabase>, sqlx::Error>
     Ok(Some(TenantDatabase { name, schema }))
 }
 
-/// The isolations of the tenants in the registry that are not ARCHIVED: the gate reads tenant
-/// migrations the stricter way when any tenant is a schema. An error (no registry yet, or an older
-/// one) is the caller's to read the strict way.
-pub async fn isolations_in_use(db: &crate::Database) -> Result<Vec<Isolation>, EngineError> {
-    let rows = sqlx::raw_sql(
-        "SELECT DISTINCT database_name IS NOT NULL FROM public.tenants WHERE status <> 'ARCHIVED' ORDER BY 1",
-    )
-    .fetch_all(db.pool())
-    .await
-    .context("reading the tenant registry")?;
-    rows.iter()
-        .map(|row| row.try_get::<bool, _>(0))
-        .map(|database| database.map(|d| if d { Isolation::Database } else { Isolation::Schema }))
-        .collect::<Result<_, _>>()
+/// Whether any tenant in the registry that is not ARCHIVED is a schema tenant: the gate then reads
+/// tenant migrations the stricter way. An error (no registry yet, or an older one) is the caller's to
+/// read the strict way.
+pub async fn schema_tenants_in_use(db: &crate::Database) -> Result<bool, EngineError> {
+    sqlx::raw_sql("SELECT EXISTS (SELECT FROM public.tenants WHERE database_name IS NULL AND status <> 'ARCHIVED')")
+        .fetch_one(db.pool())
+        .await
+        .and_then(|row| row.try_get::<bool, _>(0))
         .context("reading the tenant registry")
 }
 

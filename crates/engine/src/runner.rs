@@ -532,19 +532,17 @@ struct Prepared {
 /// the tenant's status and shard, in one round trip; those only when the registry is in the tenant's
 /// database.
 async fn prepare(conn: &mut PgConnection, tenant: &Tenant, settings: &RunSettings) -> Result<Prepared, sqlx::Error> {
-    let prepare = |status: &str| {
+    let prepare = |registry: &str, join: &str| {
         format!(
-            "SELECT pg_try_advisory_xact_lock($1), pg_backend_pid(), {status}
+            "SELECT pg_try_advisory_xact_lock($1), pg_backend_pid(), {registry}
                FROM (SELECT set_config('search_path', $2, true), set_config('lock_timeout', $3, true),
                             set_config('statement_timeout', $4, true),
-                            set_config('client_min_messages', 'warning', true)) s"
+                            set_config('client_min_messages', 'warning', true)) s {join}"
         )
     };
     let sql = match tenant.remote() {
-        true => prepare("NULL::text, NULL::text"),
-        false => prepare(
-            "(SELECT status FROM public.tenants WHERE id = $5), (SELECT shard FROM public.tenants WHERE id = $5)",
-        ),
+        true => prepare("NULL::text, NULL::text", ""),
+        false => prepare("t.status, t.shard", "LEFT JOIN public.tenants t ON t.id = $5"),
     };
     let statement = query_as(AssertSqlSafe(sql))
         .persistent(settings.keep_prepared())
